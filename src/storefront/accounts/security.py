@@ -1,0 +1,104 @@
+"""Passwords (argon2id, off the event loop) and tokens (HS256 access JWTs, opaque refresh tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from storefront.config import AuthSettings
+from storefront.errors import Unauthenticated
+
+_hasher = PasswordHasher()
+# argon2 costs ~50 ms of CPU and releases the GIL: a small pool bounds how many run at once.
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+REQUIRED_CLAIMS = ["sub", "sid", "exp", "iat", "nbf", "jti", "iss", "aud", "typ"]
+ALGORITHM = "HS256"
+
+
+async def hash_password(password: str) -> str:
+    """An argon2id hash of `password`, computed in the bounded pool."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check `password`; with no hash (unknown user) verify against a dummy so timing is the same."""
+    loop = asyncio.get_running_loop()
+    if password_hash is None:
+        dummy = await loop.run_in_executor(_pool, _dummy_hash)
+        await loop.run_in_executor(_pool, _verify, dummy, password)
+        return False
+    return await loop.run_in_executor(_pool, _verify, password_hash, password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with parameters weaker than the current ones."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def new_refresh_token() -> tuple[str, bytes]:
+    """A fresh opaque refresh token and the hash that is stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, refresh_token_hash(token)
+
+
+def refresh_token_hash(token: str) -> bytes:
+    """The stored form of a refresh token (sha256: the token itself has 256 bits of entropy)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+    """A signed access JWT for the user in the session `sid`."""
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + auth.access_ttl_seconds,
+        "jti": uuid.uuid4().hex,
+        "iss": auth.issuer,
+        "aud": auth.audience,
+        "typ": "access",
+    }
+    return jwt.encode(claims, auth.secret_key, algorithm=ALGORITHM)
+
+
+def decode_access_token(auth: AuthSettings, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """(user id, session id) of a valid access token; anything else is 401."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            auth.secret_key,
+            algorithms=[ALGORITHM],
+            audience=auth.audience,
+            issuer=auth.issuer,
+            options={"require": REQUIRED_CLAIMS},
+            leeway=5,
+        )
+        if claims["typ"] != "access":
+            raise Unauthenticated("Not an access token.")
+        return uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+        raise Unauthenticated("Invalid or expired access token.") from None

@@ -1,0 +1,129 @@
+"""Strict request bodies: msgspec decodes raw bytes straight into the request Struct.
+
+Litestar converts bodies with `strict=False` (so `"5"` would pass as 5) and parses any content type
+as JSON. A serialization plugin gives every `RequestStruct` a tiny DTO that decodes with a cached,
+strict msgspec decoder instead, and `check_body` answers 415 / 400 before any body is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Request
+from litestar.dto import AbstractDTO
+from litestar.plugins import SerializationPlugin
+from litestar.typing import FieldDefinition
+
+from storefront.errors import (
+    MalformedRequest,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error_from_msgspec,
+)
+from storefront.schemas import RequestStruct
+
+FORM = "application/x-www-form-urlencoded"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@cache
+def _decoder(model: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(model, strict=True)
+
+
+def decode_json(raw: bytes, model: Any) -> Any:
+    """Decode `raw` into `model` strictly; 400 for broken JSON, 422 with field paths for bad values."""
+    try:
+        return _decoder(model).decode(raw)
+    except msgspec.ValidationError as exc:
+        error = field_error_from_msgspec(str(exc))
+        raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
+
+
+def decode_form(raw: bytes, model: type[Any]) -> Any:
+    """Decode a urlencoded body through the model's `from_form`; 400 if unparseable, 422 if invalid."""
+    try:
+        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedRequest("The body is not a valid urlencoded form.") from None
+    try:
+        return model.from_form(fields)
+    except (ValueError, msgspec.ValidationError) as exc:
+        error = field_error_from_msgspec(str(exc))
+        raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+
+
+def is_json(content_type: str) -> bool:
+    """True for `application/json` and `application/*+json`."""
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+class StrictBody(AbstractDTO[Any]):
+    """A DTO that only decodes: raw JSON bytes to the handler's request Struct, strictly."""
+
+    @classmethod
+    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[Any, None, None]:
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        return False
+
+    @classmethod
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
+        return None
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Any:
+        return schema_creator.for_field_definition(FieldDefinition.from_annotation(cls.model_type))
+
+    def decode_bytes(self, value: bytes) -> Any:
+        content_type = self.asgi_connection.content_type[0]  # type: ignore[attr-defined]
+        if content_type == FORM and hasattr(self.model_type, "from_form"):
+            return decode_form(value, self.model_type)
+        return decode_json(value, self.model_type)
+
+    def decode_builtins(self, value: dict[str, Any]) -> Any:
+        try:
+            return msgspec.convert(value, self.model_type, strict=False)
+        except msgspec.ValidationError as exc:
+            error = field_error_from_msgspec(str(exc))
+            raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+
+
+class StrictBodyPlugin(SerializationPlugin):
+    """Routes every `RequestStruct` body through `StrictBody`."""
+
+    def supports_type(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.is_subclass_of(RequestStruct)
+
+    def create_dto_for_type(self, field_definition: FieldDefinition) -> type[AbstractDTO[Any]]:
+        return StrictBody[field_definition.annotation]  # type: ignore[misc,no-any-return,name-defined]
+
+
+async def check_body(request: Request[Any, Any, Any]) -> None:
+    """Before the body is read: a handler that takes a body gets JSON (or its declared form) or a 4xx."""
+    if request.method not in _BODY_METHODS:
+        return None
+    handler = request.route_handler
+    if "data" not in handler.parsed_fn_signature.parameters:
+        return None
+    headers = request.headers
+    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        raise MalformedRequest("A JSON request body is required.")
+    content_type = request.content_type[0]
+    if not is_json(content_type) and content_type not in handler.opt.get("form_media_types", ()):
+        raise UnsupportedMediaType(f"Send the body as application/json, not {content_type or 'nothing'}.")
+    return None

@@ -1,0 +1,57 @@
+"""OpenAPI configuration and the problem+json responses every operation documents."""
+
+from __future__ import annotations
+
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+
+from storefront.errors import PROBLEM_MEDIA_TYPE, Problem
+
+_DESCRIPTIONS = {
+    400: "Malformed request (body is not parseable JSON or form)",
+    401: "Missing, invalid, expired or revoked credentials",
+    403: "Authenticated but not allowed",
+    404: "Unknown id, or not yours",
+    409: "Conflict (duplicate, state, out of stock, idempotency key in progress)",
+    412: "Stale If-Match",
+    413: "Body over 1 MiB",
+    415: "Body is not application/json",
+    422: "Validation error (schema, type, range, unknown field, bad parameter)",
+    429: "Rate limited (see Retry-After and RateLimit headers)",
+    500: "Internal error (generic body; details in the log under the request id)",
+    503: "A backing service is unavailable (see Retry-After)",
+}
+ALWAYS = (429, 500, 503)
+BODY = (400, 413, 415, 422)
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Problem+json response specs for `statuses` plus the ones any request can get."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=_DESCRIPTIONS[status], media_type=PROBLEM_MEDIA_TYPE
+        )
+        for status in sorted({*statuses, *ALWAYS})
+    }
+
+
+def openapi_config(version: str) -> OpenAPIConfig:
+    """Swagger UI at /docs (the root aliases /openapi.json and /redoc live in ops)."""
+    return OpenAPIConfig(
+        title="Storefront API",
+        version=version,
+        description="Accounts, catalog and orders. Errors are RFC 9457 application/problem+json.",
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "OAuth2PasswordBearer": SecurityScheme(
+                    type="oauth2",
+                    description="Log in with email and password; the access token is sent as a Bearer token.",
+                    flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/auth/login", scopes={})),
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )

@@ -1,0 +1,97 @@
+"""`/health`, `/health/ready`, `/metrics` and the root aliases of the API documentation."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any, Literal
+
+from litestar import Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.plugins import RedocRenderPlugin
+from litestar.plugins.prometheus import PrometheusController
+from litestar.serialization import encode_json
+
+from storefront.errors import Unauthenticated
+from storefront.ops.schemas import Checks, Liveness, Readiness
+
+DB_CHECK_TIMEOUT = 1.5
+CACHE_CHECK_TIMEOUT = 0.5
+_LIVE = Liveness(status="ok")
+_redoc = RedocRenderPlugin(path="/redoc")
+
+
+@get("/health", tags=["ops"], summary="Liveness", sync_to_thread=False)
+def liveness() -> Liveness:
+    """Answers 200 while the process runs; touches no dependency."""
+    return _LIVE
+
+
+async def _database_ok(state: State) -> bool:
+    async def probe() -> None:
+        async with state.db.acquire() as connection:
+            await connection.fetchval("SELECT 1")
+
+    try:
+        await asyncio.wait_for(probe(), DB_CHECK_TIMEOUT)
+    except Exception:
+        return False
+    return True
+
+
+async def _cache_ok(state: State) -> bool:
+    try:
+        return await asyncio.wait_for(state.cache.ping(), CACHE_CHECK_TIMEOUT)  # type: ignore[no-any-return]
+    except Exception:
+        return False
+
+
+@get("/health/ready", tags=["ops"], summary="Readiness", responses={503: None})  # type: ignore[dict-item]
+async def readiness(state: State) -> Response[Readiness]:
+    """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down. Within 2 s."""
+    database, cache = await asyncio.gather(_database_ok(state), _cache_ok(state))
+    status: Literal["ok", "degraded", "unavailable"] = (
+        "ok" if database and cache else "degraded" if database else "unavailable"
+    )
+    body = Readiness(
+        status=status,
+        checks=Checks(database="ok" if database else "down", cache="ok" if cache else "down"),
+    )
+    return Response(body, status_code=200 if database else 503, headers={"Cache-Control": "no-store"})
+
+
+def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """When METRICS_TOKEN is set, `/metrics` requires `Authorization: Bearer <token>`."""
+    token = connection.app.state.settings.metrics_token
+    if token is None:
+        return
+    scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token.encode()):
+        raise Unauthenticated("A valid metrics token is required.")
+
+
+class MetricsController(PrometheusController):
+    """Prometheus text aggregated over every worker (the launcher sets PROMETHEUS_MULTIPROC_DIR)."""
+
+    path = "/metrics"
+    guards = [metrics_token_guard]
+    include_in_schema = False
+
+
+@get("/redoc", include_in_schema=False, media_type="text/html", sync_to_thread=False)
+def redoc(request: Request[Any, Any, Any]) -> bytes:
+    """ReDoc at the root, next to Swagger UI at /docs."""
+    return _redoc.render(request, request.app.openapi_schema.to_schema())
+
+
+@get(
+    "/openapi.json",
+    include_in_schema=False,
+    media_type="application/vnd.oai.openapi+json",
+    sync_to_thread=False,
+)
+def openapi_json(request: Request[Any, Any, Any]) -> bytes:
+    """The OpenAPI 3.1 document at the root."""
+    return encode_json(request.app.openapi_schema.to_schema())

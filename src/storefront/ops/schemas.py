@@ -1,0 +1,29 @@
+"""Response shapes of the ops endpoints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from storefront.schemas import ResponseStruct
+
+CheckState = Literal["ok", "down"]
+
+
+class Liveness(ResponseStruct):
+    """The process is up; no dependency was touched."""
+
+    status: Literal["ok"]
+
+
+class Checks(ResponseStruct):
+    """State of each backing service."""
+
+    database: CheckState
+    cache: CheckState
+
+
+class Readiness(ResponseStruct):
+    """`ok` (both up), `degraded` (Valkey down, still serving) or `unavailable` (PostgreSQL down)."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+    checks: Checks

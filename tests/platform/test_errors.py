@@ -1,0 +1,103 @@
+"""Problem+json for the framework's own errors and the request-id / access-log contract."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.helpers import assert_problem
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_unknown_path_is_a_404_problem(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/nope")
+    assert_problem(response, 404, "not-found")
+
+
+async def test_wrong_method_is_a_405_problem_with_allow(client: AsyncTestClient[Any]) -> None:
+    response = await client.delete("/health")
+    assert_problem(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["allow"]
+
+
+async def test_request_id_is_echoed_when_sane(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+@pytest.mark.parametrize("bad", ["has space", "x" * 129, "tab\there"])
+async def test_insane_request_id_is_replaced(client: AsyncTestClient[Any], bad: str) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": bad})
+    assert response.headers["x-request-id"] != bad
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=b'{"email": ', headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400, "malformed-request")
+
+
+async def test_non_json_body_is_415(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=b"email=a", headers={"Content-Type": "text/plain"}
+    )
+    assert_problem(response, 415, "unsupported-media-type")
+
+
+async def test_missing_body_is_400(client: AsyncTestClient[Any]) -> None:
+    response = await client.post("/api/v1/auth/register", headers={"Content-Type": "application/json"})
+    assert_problem(response, 400, "malformed-request")
+
+
+async def test_body_over_one_mib_is_413(client: AsyncTestClient[Any]) -> None:
+    big = json.dumps({"email": "a@b.co", "password": "x" * 1_100_000, "full_name": "A"})
+    response = await client.post(
+        "/api/v1/auth/register", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_string_for_an_integer_is_422_with_field(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": "a@example.com", "password": 12345678, "full_name": "A"}
+    )
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["field"] == "password"
+
+
+async def test_unknown_field_is_422(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "a@example.com", "password": "long enough", "full_name": "A", "role": "admin"},
+    )
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"] == [{"field": "role", "message": "Object contains unknown field `role`"}]
+
+
+async def test_bad_query_parameter_is_422_naming_it(client: AsyncTestClient[Any], services: Any) -> None:
+    from tests.helpers import admin
+
+    _, headers = await admin(client, services.database_url)
+    response = await client.get("/api/v1/users?limit=abc", headers=headers)
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["field"] == "limit"
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/missing", 404), ("PUT", "/health", 405)])
+async def test_router_errors_are_logged_once_with_request_id(
+    client: AsyncTestClient[Any], caplog: pytest.LogCaptureFixture, method: str, path: str, status: int
+) -> None:
+    with caplog.at_level(logging.INFO, logger="storefront.access"):
+        response = await client.request(method, path, headers={"X-Request-ID": "trace-me"})
+    lines = [r for r in caplog.records if r.name == "storefront.access"]
+    assert len(lines) == 1
+    assert lines[0].request_id == "trace-me"  # type: ignore[attr-defined]
+    assert lines[0].status == status == response.status_code  # type: ignore[attr-defined]
+    assert lines[0].route == "<unmatched>"  # type: ignore[attr-defined]
