@@ -20,7 +20,7 @@ from storefront.app import create_app
 from storefront.config import Settings, load_settings
 from storefront.migrations import apply_migrations
 
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
 NO_LIMIT = "1000000"
 
 

@@ -23,9 +23,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def register(
-    client: AsyncTestClient[Any], email: str | None = None, password: str = PASSWORD
-) -> dict[str, Any]:
+async def register(client: AsyncTestClient[Any], email: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
     """Register a customer and return the created user."""
     response = await client.post(
         "/api/v1/auth/register",

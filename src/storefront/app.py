@@ -21,7 +21,7 @@ from storefront.db import Database
 from storefront.errors import problem_response
 from storefront.logging import configure_logging
 from storefront.middleware import RequestContext
-from storefront.openapi import openapi_config
+from storefront.openapi import drop_framework_400s, openapi_config
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import refresh_pool_gauges
 
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Any:
     app = Litestar(
         route_handlers=[liveness, readiness, MetricsController, *docs, api_router()],
         lifespan=[lifespan],
+        on_startup=[drop_framework_400s] if settings.docs_enabled else [],
         state=State({"settings": settings}),
         exception_handlers={Exception: problem_response},
         plugins=[StrictBodyPlugin()],

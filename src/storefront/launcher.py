@@ -78,9 +78,7 @@ def _metrics_dir(settings: Settings) -> Path:
 
 
 def _run_granian(settings: Settings, env: dict[str, str]) -> int:
-    process = subprocess.Popen(
-        _granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent
-    )
+    process = subprocess.Popen(_granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def forward(signum: int, _frame: object) -> None:
         log.info("stopping: draining in-flight requests", extra={"signal": signal.Signals(signum).name})
@@ -113,9 +111,7 @@ def serve(settings: Settings) -> int:
             "DATA_DIR": str(settings.data_dir.resolve()),
             "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings)),
         }
-        log.info(
-            "serving", extra={"url": f"http://{settings.host}:{settings.port}", "workers": settings.workers}
-        )
+        log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}", "workers": settings.workers})
         return _run_granian(settings, env)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

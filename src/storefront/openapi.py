@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from litestar import Litestar
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPIResponse, SecurityScheme
 
 from storefront.errors import PROBLEM_MEDIA_TYPE, Problem
 
@@ -29,9 +30,7 @@ BODY = (400, 413, 415, 422)
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """Problem+json response specs for `statuses` plus the ones any request can get."""
     return {
-        status: ResponseSpec(
-            data_container=Problem, description=_DESCRIPTIONS[status], media_type=PROBLEM_MEDIA_TYPE
-        )
+        status: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[status], media_type=PROBLEM_MEDIA_TYPE)
         for status in sorted({*statuses, *ALWAYS})
     }
 
@@ -55,3 +54,18 @@ def openapi_config(version: str) -> OpenAPIConfig:
         ),
         use_handler_docstrings=True,
     )
+
+
+def drop_framework_400s(app: Litestar) -> None:
+    """Remove the generic 400 Litestar documents for every handler with parameters.
+
+    Bad parameters are 422 problems here (the mapper turns Litestar's validation errors into them),
+    so that 400 would be wrong; the real 400 (malformed body) is documented through `problems`.
+    """
+    for path_item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path_item, method, None)
+            responses = operation.responses if operation is not None else None
+            response = (responses or {}).get("400")
+            if isinstance(response, OpenAPIResponse) and PROBLEM_MEDIA_TYPE not in (response.content or {}):
+                del responses["400"]  # type: ignore[union-attr]

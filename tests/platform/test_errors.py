@@ -45,9 +45,7 @@ async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
 
 
 async def test_non_json_body_is_415(client: AsyncTestClient[Any]) -> None:
-    response = await client.post(
-        "/api/v1/auth/register", content=b"email=a", headers={"Content-Type": "text/plain"}
-    )
+    response = await client.post("/api/v1/auth/register", content=b"email=a", headers={"Content-Type": "text/plain"})
     assert_problem(response, 415, "unsupported-media-type")
 
 
@@ -58,9 +56,7 @@ async def test_missing_body_is_400(client: AsyncTestClient[Any]) -> None:
 
 async def test_body_over_one_mib_is_413(client: AsyncTestClient[Any]) -> None:
     big = json.dumps({"email": "a@b.co", "password": "x" * 1_100_000, "full_name": "A"})
-    response = await client.post(
-        "/api/v1/auth/register", content=big, headers={"Content-Type": "application/json"}
-    )
+    response = await client.post("/api/v1/auth/register", content=big, headers={"Content-Type": "application/json"})
     assert_problem(response, 413, "payload-too-large")
 
 

@@ -31,9 +31,7 @@ from storefront.schemas import Page
 FORM = "application/x-www-form-urlencoded"
 NO_STORE = CacheControlHeader(no_store=True)
 PageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
-Cursor = Annotated[
-    str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")
-]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")]
 
 
 @dataclass
@@ -139,9 +137,7 @@ class UsersController(Controller):
         state: State,
         limit: PageLimit = 20,
         cursor: Cursor = None,
-        q: Annotated[
-            str | None, QueryParameter(max_length=200, description="Substring of email or name.")
-        ] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of email or name.")] = None,
         role: FromQuery[Role | None] = None,
         is_active: FromQuery[bool | None] = None,
     ) -> Page[UserOut]:
@@ -154,9 +150,7 @@ class UsersController(Controller):
         return await service.get_user(state.db, current, user_id)
 
     @patch("/{user_id:uuid}", guards=[admin_only], responses=problems(401, 403, 404, 409, *BODY))
-    async def update_user(
-        self, state: State, user_id: FromPath[UUID], data: JSONBody[AdminUserUpdate]
-    ) -> UserOut:
+    async def update_user(self, state: State, user_id: FromPath[UUID], data: JSONBody[AdminUserUpdate]) -> UserOut:
         """Admins: change a user's name, role or activity."""
         return await service.admin_update(state.db, user_id, data)
 

@@ -138,9 +138,7 @@ async def update_me(db: Database, current: CurrentUser, data: ProfileUpdate) -> 
         await _require_password(db, current.id, data.current_password)
     try:
         async with db.acquire() as conn:
-            row = await conn.fetchrow(
-                Q.update_profile, current.id, _value(data.full_name), _value(data.email)
-            )
+            row = await conn.fetchrow(Q.update_profile, current.id, _value(data.full_name), _value(data.email))
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
     if row is None:

@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.plugins.prometheus import PrometheusController
 from litestar.serialization import encode_json
@@ -48,7 +49,12 @@ async def _cache_ok(state: State) -> bool:
         return False
 
 
-@get("/health/ready", tags=["ops"], summary="Readiness", responses={503: None})  # type: ignore[dict-item]
+@get(
+    "/health/ready",
+    tags=["ops"],
+    summary="Readiness",
+    responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down")},
+)
 async def readiness(state: State) -> Response[Readiness]:
     """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down. Within 2 s."""
     database, cache = await asyncio.gather(_database_ok(state), _cache_ok(state))

@@ -9,12 +9,8 @@ from prometheus_client import Gauge
 from storefront.db import Database
 
 POOL_INTERVAL = 2.0
-POOL_SIZE = Gauge(
-    "storefront_db_pool_size", "Open connections in this worker's pool", multiprocess_mode="livesum"
-)
-POOL_IN_USE = Gauge(
-    "storefront_db_pool_in_use", "Connections checked out of the pool", multiprocess_mode="livesum"
-)
+POOL_SIZE = Gauge("storefront_db_pool_size", "Open connections in this worker's pool", multiprocess_mode="livesum")
+POOL_IN_USE = Gauge("storefront_db_pool_in_use", "Connections checked out of the pool", multiprocess_mode="livesum")
 
 
 def sample_pool(db: Database) -> None:

@@ -1,0 +1,125 @@
+"""`python -m storefront serve`: serves, refuses a second launcher, keeps data, and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+import storefront
+
+SRC = str(Path(storefront.__file__).resolve().parents[1])
+ADMIN = ("root@example.com", "launcher password")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="sf-srv-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(data_dir: Path, port: int) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": SRC,
+        "DATA_DIR": str(data_dir),
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "FIRST_ADMIN_EMAIL": ADMIN[0],
+        "FIRST_ADMIN_PASSWORD": ADMIN[1],
+    }
+
+
+def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "storefront", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the service did not become ready")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+
+
+def _leftovers(data_dir: Path) -> list[str]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(data_dir) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def _login(base: str) -> httpx.Response:
+    return httpx.post(f"{base}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}, timeout=10)
+
+
+def test_serve_lock_restart_and_clean_stop(data_dir: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(data_dir, port)
+    server = _start(env)
+    try:
+        _wait_ready(base, server)
+        children = psutil.Process(server.pid).children(recursive=True)
+        missing = httpx.get(f"{base}/nope")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert missing.headers["x-request-id"]
+        assert _login(base).status_code == 200
+
+        second = subprocess.run(
+            [sys.executable, "-m", "storefront", "serve"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+        assert httpx.get(f"{base}/health").status_code == 200
+
+        status = subprocess.run(
+            [sys.executable, "-m", "storefront", "migrate", "--status"], env=env, capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stderr
+        assert "applied  0001_accounts" in status.stdout
+    finally:
+        _stop(server)
+    assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+    assert _leftovers(data_dir) == []
+
+    restarted = _start(env)
+    try:
+        _wait_ready(base, restarted)
+        assert _login(base).status_code == 200  # the data survived the restart
+    finally:
+        _stop(restarted)
+    assert _leftovers(data_dir) == []

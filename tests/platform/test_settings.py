@@ -1,0 +1,86 @@
+"""Settings are parsed once, typed, and fail fast with a line naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import storefront
+from storefront.config import SettingsError, load_settings
+
+SRC = str(Path(storefront.__file__).resolve().parents[1])
+
+
+def _load(tmp_path: Path, **env: str) -> object:
+    return load_settings({"DATA_DIR": str(tmp_path), **env}, dotenv=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("WORKERS", "0"),
+        ("ENVIRONMENT", "staging"),
+        ("DOCS_ENABLED", "perhaps"),
+        ("DATABASE_URL", "mysql://x"),
+        ("VALKEY_URL", "http://x"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("LOG_LEVEL", "LOUD"),
+        ("RATE_LIMIT_PER_MINUTE", "-1"),
+        ("DB_POOL_MIN", "5x"),
+    ],
+)
+def test_invalid_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        _load(tmp_path, **{name: value})
+
+
+def test_pool_max_below_min_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="DB_POOL_MAX"):
+        _load(tmp_path, DB_POOL_MIN="5", DB_POOL_MAX="2")
+
+
+def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY is required"):
+        _load(tmp_path, ENVIRONMENT="production")
+    with pytest.raises(SettingsError, match="at least 32 bytes"):
+        _load(tmp_path, ENVIRONMENT="production", SECRET_KEY="short")
+    settings = _load(tmp_path, ENVIRONMENT="production", SECRET_KEY="k" * 32)
+    assert settings.auth.secret_key == "k" * 32  # type: ignore[attr-defined]
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = _load(tmp_path).auth.secret_key  # type: ignore[attr-defined]
+    second = _load(tmp_path).auth.secret_key  # type: ignore[attr-defined]
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_defaults_and_dotenv(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('# comment\nPORT=9001\nexport CORS_ORIGINS="https://a.example, https://b.example"\n')
+    settings = load_settings({"DATA_DIR": str(tmp_path), "PORT": "9002"}, dotenv=dotenv)
+    assert settings.port == 9002  # the environment wins over .env
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert (settings.host, settings.workers, settings.limits.per_minute) == ("127.0.0.1", 1, 600)
+    assert settings.auth.access_ttl_seconds == 900
+
+
+def test_cli_reports_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "storefront", "migrate", "--status"],
+        env={"PORT": "nope", "DATA_DIR": str(tmp_path), "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "storefront: configuration error: PORT must be an integer, got 'nope'"
+    ]
