@@ -1,0 +1,1 @@
+"""`just bench`: the load benchmark and the framework-free ceiling it is measured against."""
