@@ -24,6 +24,7 @@ from storefront.middleware import RequestContext
 from storefront.openapi import drop_framework_400s, openapi_config
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import refresh_pool_gauges
+from storefront.ratelimit import AuthLimits, RateLimiter
 
 VERSION = "0.1.0"
 MAX_BODY_BYTES = 1_048_576
@@ -52,6 +53,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.db = await Database.open(settings)
     app.state.cache = Cache.connect(settings.valkey_url or "")
+    app.state.limiter = RateLimiter(app.state.cache)
+    app.state.auth_limits = AuthLimits(app.state.limiter, settings.limits)
     tasks = [asyncio.create_task(refresh_pool_gauges(app.state.db))]
     try:
         yield
@@ -98,4 +101,4 @@ def create_app(settings: Settings | None = None) -> Any:
         logging_config=None,
         debug=False,
     )
-    return RequestContext(app)
+    return RequestContext(app, settings)

@@ -1,7 +1,8 @@
-"""The outermost ASGI layer: request id, one access-log line and the request metrics per response.
+"""The outermost ASGI layer: request id, the general rate limit, one access-log line and the request
+metrics per response.
 
 It wraps the whole Litestar app, so it also sees the router's own 404 and 405, which ordinary
-Litestar middleware never does.
+Litestar middleware never does, and a 429 costs no routing, no guard and no body parsing.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
 from prometheus_client import Counter, Histogram
 
-from storefront.ratelimit import peer_address
+from storefront.accounts.security import decode_access_token
+from storefront.config import Settings
+from storefront.errors import PROBLEM_MEDIA_TYPE, DomainError, Problem, RateLimited
+from storefront.ratelimit import Decision, Policy, client_ip, peer_address
 
 access_log = logging.getLogger("storefront.access")
 REQUESTS = Counter("litestar_requests_total", "Total requests", ["method", "path", "status_code", "app_name"])
@@ -24,11 +29,13 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 UNMATCHED = "<unmatched>"
+EXEMPT_PREFIXES = ("/health", "/metrics")
 _MAX_ID = 128
+_encoder = msgspec.json.Encoder()
 
 
 def sane_request_id(raw: bytes | None) -> str:
-    """Echo a client's id when it is 1–128 visible ASCII characters; otherwise make a new one."""
+    """Echo a client's id when it is 1-128 visible ASCII characters; otherwise make a new one."""
     if raw and len(raw) <= _MAX_ID and all(0x21 <= byte <= 0x7E for byte in raw):
         return raw.decode("ascii")
     return uuid.uuid4().hex
@@ -42,10 +49,13 @@ def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 
 class RequestContext:
-    """ASGI wrapper: sets `scope["request_id"]`, adds `X-Request-ID`, logs and counts every response."""
+    """ASGI wrapper: `scope["request_id"]`, `X-Request-ID`, the general limit, logging and metrics."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
+        per_minute = settings.limits.per_minute
+        self.policy = Policy("general", per_minute, 60) if per_minute else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -54,20 +64,73 @@ class RequestContext:
         started = time.perf_counter()
         request_id = sane_request_id(_header(scope, b"x-request-id"))
         scope["request_id"] = request_id
+        extra = [(b"x-request-id", request_id.encode())]
         status = 500
-        rid_header = (b"x-request-id", request_id.encode())
-
-        async def send_with_context(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), rid_header]
-            await send(message)
-
         try:
+            if self.policy is not None and self._limited(scope):
+                decision = await self._check(scope)
+                extra += [
+                    (b"ratelimit-policy", self.policy.header.encode()),
+                    (b"ratelimit", decision.header(self.policy).encode()),
+                ]
+                if not decision.allowed:
+                    status = 429
+                    await self._send_problem(send, RateLimited(decision.retry_after), request_id, extra)
+                    return
+
+            async def send_with_context(message: dict[str, Any]) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message["headers"] = [*message.get("headers", ()), *extra]
+                await send(message)
+
             await self.app(scope, receive, send_with_context)
         finally:
             self._record(scope, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _limited(scope: dict[str, Any]) -> bool:
+        return scope["method"] != "OPTIONS" and not scope["path"].startswith(EXEMPT_PREFIXES)
+
+    def _client_key(self, scope: dict[str, Any]) -> str:
+        """The signed-in user's id when the bearer token is valid (decoded once, reused by the guard)."""
+        authorization = _header(scope, b"authorization")
+        if authorization and authorization[:7].lower() == b"bearer ":
+            token = authorization[7:].decode("latin-1").strip()
+            try:
+                user_id, session_id = decode_access_token(self.settings.auth, token)
+            except DomainError:
+                pass
+            else:
+                scope["auth"] = (token, user_id, session_id)
+                return f"rl:g:u:{user_id}"
+        return f"rl:g:ip:{client_ip(scope, self.settings.limits.trusted_proxies)}"
+
+    async def _check(self, scope: dict[str, Any]) -> Decision:
+        assert self.policy is not None
+        limiter = self.app.state.limiter
+        return await limiter.check([self._client_key(scope)], [self.policy], commit=True, fallback=False)  # type: ignore[no-any-return]
+
+    @staticmethod
+    async def _send_problem(send: Any, error: DomainError, request_id: str, extra: list[tuple[bytes, bytes]]) -> None:
+        body = _encoder.encode(
+            Problem(
+                type=f"/problems/{error.slug}",
+                title=error.title,
+                status=error.status,
+                detail=error.detail,
+                request_id=request_id,
+            )
+        )
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _record(scope: dict[str, Any], status: int, elapsed: float) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -26,6 +26,7 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.openapi import BODY, problems
+from storefront.ratelimit import client_ip
 from storefront.schemas import Page
 
 FORM = "application/x-www-form-urlencoded"
@@ -57,6 +58,13 @@ class LoginOperation(Operation):
             )
 
 
+AnyRequest = Request[Any, Any, Any]
+
+
+def _ip(request: AnyRequest) -> str:
+    return client_ip(request.scope, request.app.state.settings.limits.trusted_proxies)  # type: ignore[arg-type]
+
+
 def _created(user: UserOut) -> Response[UserOut]:
     return Response(user, status_code=201, headers={"Location": f"/api/v1/users/{user.id}"})
 
@@ -68,10 +76,10 @@ class AuthController(Controller):
     tags = ["auth"]
     cache_control = NO_STORE
 
-    @post("/register", status_code=201, responses=problems(409, *BODY))
-    async def register(self, state: State, data: JSONBody[RegisterIn]) -> Response[UserOut]:
+    @post("/register", status_code=201, responses=problems(409, *BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
+    async def register(self, request: AnyRequest, state: State, data: JSONBody[RegisterIn]) -> Response[UserOut]:
         """Create a customer account."""
-        return _created(await service.register(state.db, data))
+        return _created(await service.register(state.db, state.auth_limits, _ip(request), data))
 
     @post(
         "/login",
@@ -80,9 +88,11 @@ class AuthController(Controller):
         opt={"form_media_types": (FORM,)},
         operation_class=LoginOperation,
     )
-    async def login(self, state: State, data: JSONBody[LoginIn]) -> TokenPair:
+    async def login(self, request: AnyRequest, state: State, data: JSONBody[LoginIn]) -> TokenPair:
         """Exchange email and password (JSON, or the OAuth2 password form) for a token pair."""
-        return await service.login(state.db, state.settings.auth, data.email, data.password)
+        return await service.login(
+            state.db, state.settings.auth, state.auth_limits, _ip(request), data.email, data.password
+        )
 
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
     async def refresh(self, state: State, data: JSONBody[RefreshIn]) -> TokenPair:

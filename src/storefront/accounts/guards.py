@@ -44,7 +44,12 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Verify the access token and its live session with one indexed lookup; put the caller in scope."""
     state = connection.app.state
-    user_id, session_id = decode_access_token(state.settings.auth, bearer_token(connection))
+    token = bearer_token(connection)
+    decoded = connection.scope.get("auth")  # decoded once already by the rate limiter, if it ran
+    if decoded is not None and decoded[0] == token:
+        user_id, session_id = decoded[1], decoded[2]
+    else:
+        user_id, session_id = decode_access_token(state.settings.auth, token)
     async with state.db.acquire() as db:
         row = await db.fetchrow(Q.authenticate_session, session_id, user_id)
     if row is None:

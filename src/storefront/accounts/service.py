@@ -29,6 +29,7 @@ from storefront.config import AuthSettings
 from storefront.db import Database, load_queries
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from storefront.pagination import decode_cursor, like_escape, page_of
+from storefront.ratelimit import AuthLimits
 from storefront.schemas import Page
 
 Q = load_queries("accounts")
@@ -39,8 +40,9 @@ def _value(value: object) -> object:
     return None if value is msgspec.UNSET else value
 
 
-async def register(db: Database, data: RegisterIn) -> UserOut:
-    """Create a customer; a taken email (case-insensitively) is 409."""
+async def register(db: Database, limits: AuthLimits, ip: str, data: RegisterIn) -> UserOut:
+    """Create a customer; a taken email (case-insensitively) is 409; REGISTER_RATE_LIMIT_PER_HOUR per IP."""
+    await limits.before_register(ip)
     password_hash = await hash_password(data.password)
     try:
         async with db.acquire() as conn:
@@ -79,11 +81,15 @@ async def check_credentials(db: Database, email: str, password: str) -> UUID | N
     return row["id"]  # type: ignore[no-any-return]
 
 
-async def login(db: Database, auth: AuthSettings, email: str, password: str) -> TokenPair:
-    """A new session for valid credentials; one 401 body for every failure."""
+async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, email: str, password: str) -> TokenPair:
+    """A new session for valid credentials; one 401 body for every failure; 429 before any hashing
+    once the account (or the address) has used up its failed attempts."""
+    await limits.before_login(email, ip)
     user_id = await check_credentials(db, email, password)
     if user_id is None:
+        await limits.login_failed(email, ip)
         raise Unauthenticated(BAD_CREDENTIALS)
+    await limits.login_succeeded(email)
     async with db.transaction() as conn:
         session_id = await conn.fetchval(Q.insert_session, user_id)
         token = await _store_refresh_token(conn, auth, session_id)
