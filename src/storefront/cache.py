@@ -6,11 +6,14 @@ with `CacheUnavailable` for a short cool-down, and callers fall back (database, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
+import msgspec
 import valkey.asyncio as avalkey
 from prometheus_client import Counter
 from valkey.exceptions import ValkeyError
@@ -19,6 +22,10 @@ T = TypeVar("T")
 TIMEOUT = 0.1
 COOL_DOWN = 1.0
 LOG_INTERVAL = 30.0
+FILL_LOCK_MS = 5000
+FILL_WAIT_STEP = 0.02
+FILL_WAIT_STEPS = 50
+_ENCODER = msgspec.json.Encoder()
 log = logging.getLogger("storefront.cache")
 FAILURES = Counter("storefront_valkey_failures_total", "Valkey calls that failed or timed out")
 
@@ -83,3 +90,73 @@ class Cache:
         if now - self._logged_at >= LOG_INTERVAL:
             self._logged_at = now
             log.warning("valkey unavailable, degrading", extra={"error": repr(exc)})
+
+
+class _Envelope(msgspec.Struct, Generic[T], array_like=True):
+    generation: int
+    value: T
+
+
+class CachedView(Generic[T]):
+    """A shared, non-personal value (never keyed without the user if it were personal) cached in Valkey.
+
+    Freshness: a generation counter that writes bump (`invalidate`); a cached value is only served
+    while its generation is current, so a write is visible on the very next read, even if a slower
+    fill stored an older value after the bump. Staleness is otherwise bounded by `ttl`.
+    Single flight: one fill per process at a time, and a short Valkey lock so that only one worker
+    or instance runs the query while the others wait briefly for its result.
+    Valkey down: the loader runs directly (PostgreSQL answers, just slower).
+    """
+
+    def __init__(self, name: str, ttl: int, value_type: type[T]) -> None:
+        self.ttl = ttl
+        self.value_key, self.gen_key, self.lock_key = f"cache:{name}", f"cache:{name}:gen", f"cache:{name}:lock"
+        self._decoder = msgspec.json.Decoder(_Envelope[value_type])  # type: ignore[valid-type]
+        self._inflight: dict[int, asyncio.Task[T]] = {}
+
+    async def get(self, cache: Cache, load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value, or `load()`'s result (stored for the next readers)."""
+        try:
+            generation, value = await self._read(cache)
+        except CacheUnavailable:
+            return await load()
+        if value is not None:
+            return value
+        # Keyed by generation: a reader after a write never joins a fill that started before it.
+        task = self._inflight.get(generation)
+        if task is None:
+            task = self._inflight[generation] = asyncio.ensure_future(self._fill(cache, generation, load))
+            task.add_done_callback(lambda _: self._inflight.pop(generation, None))
+        return await asyncio.shield(task)
+
+    async def _read(self, cache: Cache) -> tuple[int, T | None]:
+        raw_gen, raw = await cache.call(lambda client: client.mget(self.gen_key, self.value_key))
+        generation = int(raw_gen or 0)
+        if raw is not None:
+            envelope = self._decoder.decode(raw)
+            if envelope.generation == generation:
+                return generation, envelope.value
+        return generation, None
+
+    async def _fill(self, cache: Cache, generation: int, load: Callable[[], Awaitable[T]]) -> T:
+        try:
+            leader = await cache.call(lambda client: client.set(self.lock_key, b"1", nx=True, px=FILL_LOCK_MS))
+            if not leader:
+                for _ in range(FILL_WAIT_STEPS):
+                    await asyncio.sleep(FILL_WAIT_STEP)
+                    generation, value = await self._read(cache)
+                    if value is not None:
+                        return value
+        except CacheUnavailable:
+            return await load()
+        value = await load()
+        encoded = _ENCODER.encode(_Envelope(generation, value))
+        with contextlib.suppress(CacheUnavailable):
+            await cache.call(lambda client: client.set(self.value_key, encoded, ex=self.ttl))
+            await cache.call(lambda client: client.delete(self.lock_key))
+        return value
+
+    async def invalidate(self, cache: Cache) -> None:
+        """Make every cached copy stale now (a write changed what it shows)."""
+        with contextlib.suppress(CacheUnavailable):
+            await cache.call(lambda client: client.incr(self.gen_key))
