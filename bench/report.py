@@ -1,0 +1,196 @@
+"""Presenting a bench run: the per-scenario tables, the summary against issue 6's targets, the
+machine facts, and the JSON results file."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.wrk import WrkResult
+
+STOREFRONT = "storefront"
+BARE = "ceiling-bare"
+SAME_WORK = "ceiling-same-work"
+PACKAGES = ("litestar", "granian", "msgspec", "asyncpg", "valkey", "uvloop", "pyjwt", "argon2-cffi", "psutil")
+RSS_LIMIT_MIB = 150.0
+# Issue 6: Storefront as a share of the same-work ceiling, and reads of the bare one.
+SAME_WORK_TARGETS = {"item-get": 85.0, "item-list": 85.0, "me": 80.0, "order-create": 70.0}
+BARE_TARGETS = {"item-get": 65.0, "item-list": 65.0, "me": 65.0}
+LOGIN_STORM_P99_FACTOR = 2.0
+
+
+@dataclass
+class Row:
+    """One wrk run of one target in one scenario, with the workers' memory after it."""
+
+    target: str
+    result: WrkResult
+    rss_mib: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict for the results file."""
+        return {"target": self.target, **self.result.as_dict(), "errors": self.result.errors, "rss_mib": self.rss_mib}
+
+
+def percent(value: float, of: float) -> float | None:
+    """`value` as a percentage of `of` (None when there is nothing to compare with)."""
+    return round(100.0 * value / of, 1) if of else None
+
+
+def ceiling_shares(rows: dict[str, Row]) -> dict[str, float | None]:
+    """Storefront's req/s as a % of each ceiling's, for the targets present."""
+    mine = rows.get(STOREFRONT)
+    shares: dict[str, float | None] = {}
+    for ceiling in (BARE, SAME_WORK):
+        other = rows.get(ceiling)
+        shares[ceiling] = percent(mine.result.rps, other.result.rps) if mine and other else None
+    return shares
+
+
+def _fmt(value: float | None, suffix: str = "") -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}{suffix}" if value >= 100 else f"{value:.1f}{suffix}"
+
+
+def _table(header: list[str], lines: Iterable[list[str]]) -> str:
+    body = [header, *lines]
+    widths = [max(len(line[i]) for line in body) for i in range(len(header))]
+    rendered = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |" for line in body]
+    rendered.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(rendered)
+
+
+def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
+    """The table of one scenario: every target's throughput, latency, errors, share and memory."""
+    shares = ceiling_shares(rows)
+    header = ["target", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "non-2xx", "% bare", "% same-work"]
+    header.append("RSS/worker MiB")
+    lines = []
+    for target, row in rows.items():
+        r = row.result
+        own = target == STOREFRONT
+        lines.append(
+            [
+                target,
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p95_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                f"{r.max_ms:.1f}",
+                str(r.socket_errors),
+                str(r.non_2xx),
+                _fmt(shares[BARE], " %") if own else "",
+                _fmt(shares[SAME_WORK], " %") if own else "",
+                ", ".join(f"{size:.0f}" for size in row.rss_mib) or "—",
+            ]
+        )
+    return f"{scenario}\n" + _table(header, lines)
+
+
+def summary_table(results: dict[str, dict[str, Row]]) -> str:
+    """Storefront in every scenario, one line each (the README's table)."""
+    header = ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of same-work", "RSS/worker MiB"]
+    lines = []
+    for scenario, rows in results.items():
+        for target, row in rows.items():
+            if not target.startswith(STOREFRONT):
+                continue
+            shares = ceiling_shares(rows) if target == STOREFRONT else {BARE: None, SAME_WORK: None}
+            name = scenario if target == STOREFRONT else f"{scenario} ({target.removeprefix(STOREFRONT + '-')})"
+            lines.append(
+                [
+                    name,
+                    f"{row.result.rps:,.0f}",
+                    f"{row.result.p50_ms:.2f}",
+                    f"{row.result.p99_ms:.2f}",
+                    str(row.result.errors),
+                    _fmt(shares[BARE], " %"),
+                    _fmt(shares[SAME_WORK], " %"),
+                    f"{max(row.rss_mib):.0f}" if row.rss_mib else "—",
+                ]
+            )
+    return _table(header, lines)
+
+
+def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
+    """Issue 6's targets that this run can judge, each with whether it holds (information only)."""
+    checks: list[tuple[str, bool]] = []
+    for scenario, rows in results.items():
+        shares = ceiling_shares(rows)
+        if scenario in SAME_WORK_TARGETS and shares[SAME_WORK] is not None:
+            goal = SAME_WORK_TARGETS[scenario]
+            checks.append(
+                (f"{scenario}: {shares[SAME_WORK]} % of same-work (≥ {goal:.0f} %)", shares[SAME_WORK] >= goal)
+            )
+        if scenario in BARE_TARGETS and shares[BARE] is not None:
+            goal = BARE_TARGETS[scenario]
+            checks.append((f"{scenario}: {shares[BARE]} % of bare (≥ {goal:.0f} %)", shares[BARE] >= goal))
+    storm, plain = results.get("read-during-logins", {}).get(STOREFRONT), results.get("item-get", {}).get(STOREFRONT)
+    if storm and plain:
+        limit = LOGIN_STORM_P99_FACTOR * plain.result.p99_ms
+        checks.append(
+            (
+                f"read-during-logins: item-get p99 {storm.result.p99_ms:.2f} ms "
+                f"(≤ 2 × {plain.result.p99_ms:.2f} = {limit:.2f} ms)",
+                storm.result.p99_ms <= limit,
+            )
+        )
+    rss = [
+        size for rows in results.values() for row in rows.values() if row.target == STOREFRONT for size in row.rss_mib
+    ]
+    if rss:
+        checks.append(
+            (f"RSS per worker: max {max(rss):.0f} MiB (≤ {RSS_LIMIT_MIB:.0f} MiB)", max(rss) <= RSS_LIMIT_MIB)
+        )
+    total_errors = sum(row.result.errors for rows in results.values() for row in rows.values())
+    checks.append((f"errors: {total_errors} in total (0)", total_errors == 0))
+    return checks
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_facts() -> dict[str, Any]:
+    """CPU, memory, OS, Python, the key packages' versions, wrk's version and the git commit."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.splitlines()
+    import psutil
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "wrk": wrk[0].strip() if wrk else "unknown",
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+    }

@@ -1,0 +1,156 @@
+"""The bench's pure helpers: wrk output, shares and checks, the run plan, and the ceiling's own
+token, cursor and SQL handling agreeing with Storefront's."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import bench.ceiling as ceiling
+import jwt
+import pytest
+from bench.cli import STORM, parse_args, plan
+from bench.report import BARE, SAME_WORK, STOREFRONT, Row, ceiling_shares, summary_table, target_checks
+from bench.wrk import WrkFailed, WrkResult, parse_result
+
+from storefront.accounts.security import issue_access_token
+from storefront.config import AuthSettings
+from storefront.db import load_queries
+from storefront.pagination import encode_cursor
+
+SECRET = "a-bench-test-secret-that-is-long-enough-0123456789"
+LINE = (
+    'BENCH_RESULT {"requests":5000,"duration_us":2000000,"bytes":1,"connect":0,"read":1,"write":0,'
+    '"timeout":2,"status":3,"p50_us":1500,"p95_us":4000,"p99_us":9000,"max_us":20000,"mean_us":1800.0}'
+)
+
+
+def result(rps: float, p99: float = 10.0, errors: int = 0) -> WrkResult:
+    return WrkResult(1000, 1.0, rps, 1.0, 5.0, p99, 20.0, 0, errors)
+
+
+def test_parse_result_reads_the_done_line() -> None:
+    parsed = parse_result("Running 2s test\n" + LINE + "\n")
+    assert parsed.requests == 5000
+    assert parsed.rps == 2500.0
+    assert (parsed.p50_ms, parsed.p99_ms, parsed.max_ms) == (1.5, 9.0, 20.0)
+    assert parsed.socket_errors == 3
+    assert parsed.non_2xx == 3
+    assert parsed.errors == 6
+
+
+def test_parse_result_without_the_line_fails() -> None:
+    with pytest.raises(WrkFailed):
+        parse_result("unable to connect to 127.0.0.1:1")
+
+
+def test_shares_are_percentages_of_each_ceiling() -> None:
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(850)),
+        BARE: Row(BARE, result(1000)),
+        SAME_WORK: Row(SAME_WORK, result(900)),
+    }
+    assert ceiling_shares(rows) == {BARE: 85.0, SAME_WORK: 94.4}
+    assert ceiling_shares({STOREFRONT: Row(STOREFRONT, result(10))}) == {BARE: None, SAME_WORK: None}
+
+
+def test_target_checks_judge_shares_storm_rss_and_errors() -> None:
+    results = {
+        "item-get": {
+            STOREFRONT: Row(STOREFRONT, result(700, p99=10.0), [100.0, 120.0]),
+            BARE: Row(BARE, result(1000)),
+            SAME_WORK: Row(SAME_WORK, result(800)),
+        },
+        "read-during-logins": {
+            STOREFRONT: Row(STOREFRONT, result(500, p99=25.0), [160.0]),
+            STORM: Row(STORM, result(5, errors=1)),
+        },
+    }
+    checks = dict(target_checks(results))
+    assert checks["item-get: 87.5 % of same-work (≥ 85 %)"] is True
+    assert checks["item-get: 70.0 % of bare (≥ 65 %)"] is True
+    assert checks["read-during-logins: item-get p99 25.00 ms (≤ 2 × 10.00 = 20.00 ms)"] is False
+    assert checks["RSS per worker: max 160 MiB (≤ 150 MiB)"] is False
+    assert checks["errors: 1 in total (0)"] is False
+    assert "read-during-logins (logins)" in summary_table(results)
+
+
+def test_plan_runs_ceilings_only_where_they_serve() -> None:
+    assert plan(("item-get", "login")) == [
+        ("item-get", STOREFRONT),
+        ("item-get", BARE),
+        ("item-get", SAME_WORK),
+        ("login", STOREFRONT),
+    ]
+
+
+def test_options_defaults_and_quick() -> None:
+    full = parse_args([])
+    assert (full.duration, full.connections, full.workers, full.threads, full.quick) == (10.0, 32, 1, 1, False)
+    assert full.scenarios[0] == "item-get"
+    quick = parse_args(["--quick", "--workers", "2", "--scenario", "me", "item-get"])
+    assert (quick.duration, quick.workers, quick.scenarios) == (3.0, 2, ("item-get", "me"))
+    with pytest.raises(SystemExit):
+        parse_args(["--scenario", "nope"])
+
+
+def test_ceiling_accepts_storefront_tokens() -> None:
+    user_id, session_id = uuid.uuid4(), uuid.uuid4()
+    token = issue_access_token(AuthSettings(secret_key=SECRET), user_id, session_id)
+    assert ceiling.verify_access_token(token, SECRET.encode()) == (user_id, session_id)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"typ": "refresh"},
+        {"aud": "someone-else"},
+        {"iss": "someone-else"},
+        {"exp": int(time.time()) - 60},
+        {"nbf": int(time.time()) + 60},
+    ],
+)
+def test_ceiling_rejects_what_storefront_rejects(change: dict[str, object]) -> None:
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "x",
+        "iss": "storefront",
+        "aud": "storefront-api",
+        "typ": "access",
+        **change,
+    }
+    assert ceiling.verify_access_token(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET.encode()) is None
+
+
+def test_ceiling_rejects_forged_and_garbled_tokens() -> None:
+    token = issue_access_token(AuthSettings(secret_key=SECRET), uuid.uuid4(), uuid.uuid4())
+    assert ceiling.verify_access_token(token, b"another-key") is None
+    assert ceiling.verify_access_token("not.a.token", SECRET.encode()) is None
+    assert ceiling.verify_access_token("garbage", SECRET.encode()) is None
+
+
+def test_ceiling_cursor_is_storefronts() -> None:
+    at, id_ = datetime(2026, 11, 23, 6, 0, 1, 123456, tzinfo=UTC), uuid.uuid4()
+    assert ceiling.encode_cursor(at, id_) == encode_cursor(at, id_)
+
+
+def test_ceiling_runs_storefronts_sql() -> None:
+    queries = ceiling.load_queries("catalog")
+    assert queries["get_item"] == load_queries("catalog").get_item
+    assert ceiling.load_queries("orders")["place_order"] == load_queries("orders").place_order
+
+
+def test_ceiling_request_helpers() -> None:
+    assert ceiling.bearer("Bearer abc ") == "abc"
+    assert ceiling.bearer("Basic abc") is None
+    assert ceiling.bearer(None) is None
+    assert ceiling.query_limit("") == 20
+    assert ceiling.query_limit("limit=50&x=1") == 50
+    assert ceiling.query_limit("limit=0") is None
+    assert ceiling.query_limit("limit=abc") is None
