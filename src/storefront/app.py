@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from storefront.accounts.controller import AuthController, UsersController
 from storefront.body import StrictBodyPlugin, check_body
 from storefront.cache import Cache
+from storefront.catalog.controller import ItemsController
 from storefront.config import Settings, load_settings
 from storefront.db import Database
 from storefront.errors import problem_response
@@ -24,6 +25,9 @@ from storefront.middleware import RequestContext
 from storefront.openapi import drop_framework_400s, openapi_config
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import refresh_pool_gauges
+from storefront.orders.controller import OrdersController
+from storefront.orders.idempotency import purge_periodically
+from storefront.orders.stats import stats
 from storefront.ratelimit import AuthLimits, RateLimiter
 
 VERSION = "0.1.0"
@@ -55,7 +59,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.cache = Cache.connect(settings.valkey_url or "")
     app.state.limiter = RateLimiter(app.state.cache)
     app.state.auth_limits = AuthLimits(app.state.limiter, settings.limits)
-    tasks = [asyncio.create_task(refresh_pool_gauges(app.state.db))]
+    tasks = [
+        asyncio.create_task(refresh_pool_gauges(app.state.db)),
+        asyncio.create_task(purge_periodically(app.state.db)),
+    ]
     try:
         yield
     finally:
@@ -70,7 +77,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 def api_router() -> Router:
     """Every `/api/v1` route."""
-    return Router("/api/v1", route_handlers=[AuthController, UsersController])
+    return Router(
+        "/api/v1",
+        route_handlers=[AuthController, UsersController, ItemsController, OrdersController, stats],
+    )
 
 
 def create_app(settings: Settings | None = None) -> Any:

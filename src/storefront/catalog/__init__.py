@@ -1,0 +1,1 @@
+"""Catalog: items with strong ETags, keyset lists with search, soft delete, the popular list."""

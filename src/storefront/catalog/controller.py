@@ -1,0 +1,113 @@
+"""HTTP surface of the catalog: `/items`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import ResponseHeader, State
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from storefront.accounts.controller import Cursor, PageLimit
+from storefront.accounts.guards import ADMIN, SECURITY
+from storefront.catalog import service
+from storefront.catalog.etags import etag, if_match_versions, not_modified
+from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
+from storefront.openapi import BODY, problems
+from storefront.schemas import Page
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", description="Apply the write only if the item still has this ETag (else 412)."),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-None-Match", description="Answer 304 if the item still has this ETag."),
+]
+ETAG = ResponseHeader(
+    name="ETag", description="Strong entity tag of this version of the item.", documentation_only=True
+)
+LOCATION = ResponseHeader(name="Location", description="URL of the new item.", documentation_only=True)
+NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="Not modified (the ETag still matches)")}
+
+
+def _tagged(item: ItemOut, version: int, status_code: int = 200) -> Response[ItemOut]:
+    headers = {"ETag": etag(version)}
+    if status_code == 201:
+        headers["Location"] = f"/api/v1/items/{item.id}"
+    return Response(item, status_code=status_code, headers=headers)
+
+
+class ItemsController(Controller):
+    """Public catalog reads; admin-only writes."""
+
+    path = "/items"
+    tags = ["catalog"]
+
+    @get("/", responses=problems(422))
+    async def list_items(
+        self,
+        state: State,
+        limit: PageLimit = 20,
+        cursor: Cursor = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of the name, any case.")] = None,
+        in_stock: Annotated[
+            bool | None, QueryParameter(description="true: stock > 0 only; false: sold out only.")
+        ] = None,
+    ) -> Page[ItemOut]:
+        """Live items, newest first, keyset-paginated."""
+        return await service.list_items(state.db, limit, cursor, q, in_stock)
+
+    @get("/popular", responses=problems(422))
+    async def popular_items(
+        self,
+        state: State,
+        limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many (1-50).")] = 10,
+    ) -> Page[PopularItem]:
+        """The most ordered live items (units in placed orders, last 30 days); never paginated."""
+        return await service.popular_items(state.db, limit)
+
+    @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
+    async def get_item(
+        self, state: State, item_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+    ) -> Response[ItemOut]:
+        """One live item with its strong ETag."""
+        item, version = await service.get_item(state.db, item_id)
+        if not_modified(if_none_match, version):
+            not_modified_response: Response[Any] = Response(None, status_code=304, headers={"ETag": etag(version)})
+            return not_modified_response
+        return _tagged(item, version)
+
+    @post(
+        "/",
+        status_code=201,
+        guards=ADMIN,
+        security=SECURITY,
+        response_headers=[ETAG, LOCATION],
+        responses=problems(401, 403, 409, *BODY),
+    )
+    async def create_item(self, state: State, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
+        """Admins: add an item (201 with `Location` and `ETag`)."""
+        item, version = await service.create_item(state.db, data)
+        return _tagged(item, version, 201)
+
+    @patch(
+        "/{item_id:uuid}",
+        guards=ADMIN,
+        security=SECURITY,
+        response_headers=[ETAG],
+        responses=problems(401, 403, 404, 409, 412, *BODY),
+    )
+    async def update_item(
+        self, state: State, item_id: FromPath[UUID], data: JSONBody[ItemUpdate], if_match: IfMatch = None
+    ) -> Response[ItemOut]:
+        """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
+        item, version = await service.update_item(state.db, item_id, data, if_match_versions(if_match))
+        return _tagged(item, version)
+
+    @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
+    async def delete_item(self, state: State, item_id: FromPath[UUID], if_match: IfMatch = None) -> None:
+        """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
+        await service.delete_item(state.db, item_id, if_match_versions(if_match))

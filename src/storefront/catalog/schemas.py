@@ -1,0 +1,108 @@
+"""Request and response Structs of the catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from storefront.errors import invalid
+from storefront.schemas import Cents, Count, RequestStruct, ResponseStruct
+
+Sku = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        description="Stock-keeping unit: letters, digits and `._/-`, starting with a letter or digit.",
+        examples=["MUG-BLUE-350"],
+    ),
+]
+ItemName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Blue mug, 350 ml"])]
+Description = Annotated[str, Meta(max_length=5000)]
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise invalid("name", "must not be blank")
+    return cleaned
+
+
+class ItemCreate(RequestStruct):
+    """A new catalog item."""
+
+    sku: Sku
+    name: ItemName
+    price_cents: Cents
+    stock: Count
+    description: Description = ""
+
+    def __post_init__(self) -> None:
+        self.name = _clean_name(self.name)
+
+
+class ItemUpdate(RequestStruct):
+    """Changes to an item; absent fields stay as they are (none of them may be null)."""
+
+    sku: Sku | msgspec.UnsetType = msgspec.UNSET
+    name: ItemName | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    price_cents: Cents | msgspec.UnsetType = msgspec.UNSET
+    stock: Count | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.name is not msgspec.UNSET:
+            self.name = _clean_name(self.name)
+
+
+class ItemOut(ResponseStruct):
+    """An item as the catalog shows it."""
+
+    id: UUID
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> ItemOut:
+        """Build from an item row (id, sku, name, description, price_cents, stock, created_at, updated_at…)."""
+        return cls(
+            id=row[0],
+            sku=row[1],
+            name=row[2],
+            description=row[3],
+            price_cents=row[4],
+            stock=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+        )
+
+
+class PopularItem(ItemOut):
+    """An item with the units ordered in placed orders of the last 30 days."""
+
+    units_ordered: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> PopularItem:
+        """Build from a `popular_items` row (an item row, its version, then units_ordered)."""
+        return cls(
+            id=row[0],
+            sku=row[1],
+            name=row[2],
+            description=row[3],
+            price_cents=row[4],
+            stock=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+            units_ordered=row[9],
+        )

@@ -1,0 +1,100 @@
+"""Catalog rules: unique SKUs, versioned writes with optional preconditions, soft delete, lists."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
+from storefront.db import Database, load_queries
+from storefront.errors import Conflict, NotFound, PreconditionFailed
+from storefront.pagination import decode_cursor, like_escape, page_of
+from storefront.schemas import Page
+
+Q = load_queries("catalog")
+NO_ITEM = "No such item."
+STALE = "The item changed since the ETag you sent (If-Match); fetch it again."
+SKU_TAKEN = "An item with this SKU already exists (deleted items keep their SKU)."
+
+Versioned = tuple[ItemOut, int]
+"""An item and its version (the ETag's source)."""
+
+
+def _value(value: object) -> object:
+    return None if value is msgspec.UNSET else value
+
+
+def _versioned(row: asyncpg.Record) -> Versioned:
+    return ItemOut.from_row(row), row["version"]
+
+
+async def create_item(db: Database, data: ItemCreate) -> Versioned:
+    """Add an item; a taken SKU is 409."""
+    try:
+        async with db.acquire() as conn:
+            row = await conn.fetchrow(
+                Q.insert_item, data.sku, data.name, data.description, data.price_cents, data.stock
+            )
+    except asyncpg.UniqueViolationError:
+        raise Conflict(SKU_TAKEN) from None
+    return _versioned(row)
+
+
+async def get_item(db: Database, item_id: UUID) -> Versioned:
+    """A live item and its version; deleted or unknown → 404."""
+    async with db.acquire() as conn:
+        row = await conn.fetchrow(Q.get_item, item_id)
+    if row is None:
+        raise NotFound(NO_ITEM)
+    return _versioned(row)
+
+
+async def _missing_or_stale(conn: asyncpg.Connection, item_id: UUID) -> Exception:
+    """Why a conditional write matched no row: 404 when the item is gone, else 412."""
+    exists = await conn.fetchval(Q.get_item_version, item_id)
+    return NotFound(NO_ITEM) if exists is None else PreconditionFailed(STALE)
+
+
+async def update_item(db: Database, item_id: UUID, data: ItemUpdate, if_match: list[int] | None) -> Versioned:
+    """Apply the given fields if the item still has one of the `if_match` versions (None: any)."""
+    values = (_value(data.sku), _value(data.name), _value(data.description))
+    amounts = (_value(data.price_cents), _value(data.stock))
+    try:
+        async with db.acquire() as conn:
+            row = await conn.fetchrow(Q.update_item, item_id, *values, *amounts, if_match)
+            if row is None:
+                raise await _missing_or_stale(conn, item_id)
+    except asyncpg.UniqueViolationError:
+        raise Conflict(SKU_TAKEN) from None
+    return _versioned(row)
+
+
+async def delete_item(db: Database, item_id: UUID, if_match: list[int] | None) -> None:
+    """Soft-delete: the item leaves reads and ordering but stays in order history."""
+    async with db.acquire() as conn:
+        deleted = await conn.fetchval(Q.delete_item, item_id, if_match)
+        if deleted is None:
+            raise await _missing_or_stale(conn, item_id)
+
+
+async def list_items(
+    db: Database, limit: int, cursor: str | None, q: str | None, in_stock: bool | None
+) -> Page[ItemOut]:
+    """A keyset page of live items, newest first; `q` matches a substring of the name, any case."""
+    after_ts, after_id = decode_cursor(cursor)
+    async with db.acquire() as conn:
+        if q:
+            rows = await conn.fetch(Q.search_items, in_stock, after_ts, after_id, limit + 1, like_escape(q))
+        else:
+            rows = await conn.fetch(Q.list_items, in_stock, after_ts, after_id, limit + 1)
+    items, next_cursor = page_of(rows, limit, ItemOut.from_row)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def popular_items(db: Database, limit: int) -> Page[PopularItem]:
+    """The live items most ordered (units, placed orders) in the last 30 days."""
+    async with db.acquire() as conn:
+        rows = await conn.fetch(Q.popular_items, limit)
+    return Page(items=[PopularItem.from_row(row) for row in rows], next_cursor=None)

@@ -1,0 +1,1 @@
+"""Orders: atomic stock-taking orders, idempotency keys, cancellation with restock, admin stats."""

@@ -1,0 +1,129 @@
+"""Order rules: all-or-nothing stock taking, ownership, cancellation with restock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Counter
+
+from storefront.accounts.guards import CurrentUser
+from storefront.db import Database, load_queries
+from storefront.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    OutOfStock,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from storefront.orders.schemas import OrderIn, OrderOut
+from storefront.pagination import decode_cursor, page_of
+from storefront.schemas import Page
+
+T = TypeVar("T")
+Q = load_queries("orders")
+NO_ORDER = "No such order."
+log = logging.getLogger("storefront.orders")
+RETRIES = Counter("storefront_db_retries_total", "Write transactions retried after a transient failure", ["reason"])
+_TRANSIENT = {
+    asyncpg.DeadlockDetectedError: "deadlock",
+    asyncpg.SerializationError: "serialization",
+}
+
+
+async def retry_once(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run a write; on a deadlock or serialization failure run it once more, then answer 503."""
+    try:
+        return await operation()
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+        RETRIES.labels(_TRANSIENT[type(exc)]).inc()
+        log.warning("retrying a write after a transient failure", extra={"error": type(exc).__name__})
+    try:
+        return await operation()
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        raise ServiceUnavailable("The write kept conflicting with concurrent ones; retry shortly.") from None
+
+
+async def place_order(conn: asyncpg.Connection, user_id: UUID, data: OrderIn) -> OrderOut:
+    """Take the stock of every line and record the order, in one statement, or change nothing.
+
+    An unknown or deleted item is 422 on its line; any line short of stock is 409 with the item ids.
+    """
+    item_ids = [line.item_id for line in data.lines]
+    quantities = [line.quantity for line in data.lines]
+    try:
+        row = await conn.fetchrow(Q.place_order, user_id, item_ids, quantities)
+    except asyncpg.CheckViolationError as exc:  # the backstop; the verdict should have caught it
+        if exc.constraint_name != "items_stock_check":
+            raise
+        raise OutOfStock([str(item_id) for item_id in item_ids]) from None
+    if row["missing_lines"]:
+        errors = [
+            FieldError(f"lines[{line_no - 1}].item_id", "no such item (unknown or deleted)")
+            for line_no in row["missing_lines"]
+        ]
+        raise ValidationFailed(f"{len(errors)} line(s) name an item that cannot be ordered.", errors=errors)
+    if row["short_item_ids"]:
+        raise OutOfStock([str(item_id) for item_id in row["short_item_ids"]])
+    return OrderOut.from_row(row)
+
+
+async def create_order(db: Database, user_id: UUID, data: OrderIn) -> OrderOut:
+    """Place an order outside any idempotency key (one statement is its own transaction)."""
+
+    async def attempt() -> OrderOut:
+        async with db.acquire() as conn:
+            return await place_order(conn, user_id, data)
+
+    return await retry_once(attempt)
+
+
+async def list_orders(
+    db: Database, current: CurrentUser, user_id: UUID | None, limit: int, cursor: str | None
+) -> Page[OrderOut]:
+    """A keyset page of orders with their lines, in one query: the caller's own, or for an admin
+    everyone's (or `user_id`'s)."""
+    if not current.is_admin:
+        if user_id is not None and user_id != current.id:
+            raise Forbidden("Customers can list only their own orders.")
+        user_id = current.id
+    after_ts, after_id = decode_cursor(cursor)
+    async with db.acquire() as conn:
+        if user_id is None:
+            rows = await conn.fetch(Q.list_orders, after_ts, after_id, limit + 1)
+        else:
+            rows = await conn.fetch(Q.list_user_orders, user_id, after_ts, after_id, limit + 1)
+    items, next_cursor = page_of(rows, limit, OrderOut.from_row)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def get_order(db: Database, current: CurrentUser, order_id: UUID) -> OrderOut:
+    """An order to its owner or an admin; anyone else gets the same 404 as for an unknown id."""
+    async with db.acquire() as conn:
+        row = await conn.fetchrow(Q.get_order, order_id)
+    if row is None or not (current.is_admin or row["user_id"] == current.id):
+        raise NotFound(NO_ORDER)
+    return OrderOut.from_row(row)
+
+
+async def cancel_order(db: Database, current: CurrentUser, order_id: UUID) -> OrderOut:
+    """`placed` → `cancelled`, the stock put back in the same statement; cancelled already → 409."""
+    owner = None if current.is_admin else current.id
+
+    async def attempt() -> asyncpg.Record | None:
+        async with db.acquire() as conn:
+            return await conn.fetchrow(Q.cancel_order, order_id, owner)
+
+    row = await retry_once(attempt)
+    if row is not None:
+        return OrderOut.from_row(row)
+    async with db.acquire() as conn:
+        found = await conn.fetchrow(Q.get_order_owner, order_id)
+    if found is None or (owner is not None and found["user_id"] != owner):
+        raise NotFound(NO_ORDER)
+    raise Conflict(f"The order is already {found['status']}; only placed orders can be cancelled.")
