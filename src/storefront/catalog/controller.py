@@ -10,12 +10,13 @@ from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from storefront.accounts.controller import Cursor, PageLimit
 from storefront.accounts.guards import ADMIN, SECURITY
 from storefront.catalog import service
 from storefront.catalog.etags import etag, if_match_versions, not_modified
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
+from storefront.catalog.views import shop_changed
 from storefront.openapi import BODY, problems
+from storefront.pagination import Cursor, PageLimit
 from storefront.schemas import Page
 
 IfMatch = Annotated[
@@ -67,7 +68,7 @@ class ItemsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many (1-50).")] = 10,
     ) -> Page[PopularItem]:
         """The most ordered live items (units in placed orders, last 30 days); never paginated."""
-        return await service.popular_items(state.db, limit)
+        return await service.popular_items(state.db, state.cache, limit)
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
@@ -91,6 +92,7 @@ class ItemsController(Controller):
     async def create_item(self, state: State, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
         """Admins: add an item (201 with `Location` and `ETag`)."""
         item, version = await service.create_item(state.db, data)
+        await shop_changed(state.cache)
         return _tagged(item, version, 201)
 
     @patch(
@@ -105,9 +107,11 @@ class ItemsController(Controller):
     ) -> Response[ItemOut]:
         """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
         item, version = await service.update_item(state.db, item_id, data, if_match_versions(if_match))
+        await shop_changed(state.cache)
         return _tagged(item, version)
 
     @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
     async def delete_item(self, state: State, item_id: FromPath[UUID], if_match: IfMatch = None) -> None:
         """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
         await service.delete_item(state.db, item_id, if_match_versions(if_match))
+        await shop_changed(state.cache)

@@ -7,7 +7,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from storefront.cache import Cache
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
+from storefront.catalog.views import POPULAR, POPULAR_MAX
 from storefront.db import Database, load_queries
 from storefront.errors import Conflict, NotFound, PreconditionFailed
 from storefront.pagination import decode_cursor, like_escape, page_of
@@ -93,8 +95,14 @@ async def list_items(
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def popular_items(db: Database, limit: int) -> Page[PopularItem]:
-    """The live items most ordered (units, placed orders) in the last 30 days."""
-    async with db.acquire() as conn:
-        rows = await conn.fetch(Q.popular_items, limit)
-    return Page(items=[PopularItem.from_row(row) for row in rows], next_cursor=None)
+async def popular_items(db: Database, cache: Cache, limit: int) -> Page[PopularItem]:
+    """The live items most ordered (units, placed orders) in the last 30 days; the top 50 are cached
+    (≤ 60 s, refreshed by any write that changes them) and sliced to `limit`."""
+
+    async def load() -> list[PopularItem]:
+        async with db.acquire() as conn:
+            rows = await conn.fetch(Q.popular_items, POPULAR_MAX)
+        return [PopularItem.from_row(row) for row in rows]
+
+    top = await POPULAR.get(cache, load)
+    return Page(items=top[:limit], next_cursor=None)

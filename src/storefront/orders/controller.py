@@ -12,13 +12,14 @@ from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from storefront.accounts.controller import Cursor, PageLimit
 from storefront.accounts.guards import AUTHENTICATED, SECURITY, Current, current_user
+from storefront.catalog.views import shop_changed
 from storefront.errors import DomainError, problem_response
 from storefront.openapi import BODY, problems
 from storefront.orders import idempotency, service
 from storefront.orders.idempotency import Stored
 from storefront.orders.schemas import OrderIn, OrderOut
+from storefront.pagination import Cursor, PageLimit
 from storefront.schemas import Page
 
 IdempotencyKey = Annotated[
@@ -83,6 +84,7 @@ class OrdersController(Controller):
         """Order items at the catalog's prices: every line in stock, or nothing changes (409)."""
         if idempotency_key is None:
             order = await service.create_order(state.db, current.id, data)
+            await shop_changed(state.cache)
             return Response(order, status_code=201, headers={"Location": _location(order)})
         key = idempotency.parse_key(idempotency_key)
 
@@ -94,6 +96,8 @@ class OrdersController(Controller):
         stored, replayed = await idempotency.respond_once(
             state.db, current.id, key, fingerprint, work, _stored_problem(request)
         )
+        if stored.status_code == 201 and not replayed:
+            await shop_changed(state.cache)
         return _from_stored(stored, replayed)
 
     @get("/", responses=problems(401, 403, 422))
@@ -118,4 +122,6 @@ class OrdersController(Controller):
     @post("/{order_id:uuid}/cancel", status_code=200, responses=problems(401, 404, 409))
     async def cancel_order(self, state: State, current: Current, order_id: FromPath[UUID]) -> OrderOut:
         """Cancel a placed order and put its stock back; a second cancel is 409."""
-        return await service.cancel_order(state.db, current, order_id)
+        order = await service.cancel_order(state.db, current, order_id)
+        await shop_changed(state.cache)
+        return order
