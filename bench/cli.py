@@ -45,6 +45,7 @@ class Options:
     connections: int
     workers: int
     threads: int
+    rounds: int
     scenarios: tuple[str, ...]
     keep_logs: bool
 
@@ -63,12 +64,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--workers", type=int, default=1, help="Granian workers of every server (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repeats; the median is reported")
     parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, metavar="NAME", help=", ".join(SCENARIOS))
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs after a clean run")
     args = parser.parse_args(argv)
     duration = args.duration or (3.0 if args.quick else 10.0)
-    if duration <= 0 or args.connections < 1 or args.workers < 1 or args.threads < 1:
-        parser.error("--duration, --connections, --workers and --threads must be positive")
+    if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1:
+        parser.error("--duration, --connections, --workers, --threads and --rounds must be positive")
     chosen = set(args.scenario or SCENARIOS)
     return Options(
         quick=args.quick,
@@ -77,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         connections=args.connections,
         workers=args.workers,
         threads=min(args.threads, args.connections),
+        rounds=args.rounds,
         scenarios=tuple(name for name in SCENARIOS if name in chosen),
         keep_logs=args.keep_logs,
     )
@@ -129,10 +132,12 @@ class Bench:
         # A short path: PostgreSQL's socket lives inside it (~107 bytes at most).
         self.root = Path(tempfile.mkdtemp(prefix="sfb-"))
         stack.callback(shutil.rmtree, self.root, ignore_errors=True)
+        self.logs: list[Path] = []
+        self.keep_logs = options.keep_logs
+        stack.callback(self.tidy)  # runs after the servers have stopped writing
         self.data = self.root / "wrk"
         self.secret = secrets.token_urlsafe(48)
         self.servers: dict[str, Server] = {}
-        self.logs: list[Path] = []
         self.results: dict[str, dict[str, Row]] = {}
 
     # ---- set-up --------------------------------------------------------------------------------
@@ -206,19 +211,21 @@ class Bench:
     # ---- runs ----------------------------------------------------------------------------------
 
     def run(self) -> dict[str, dict[str, Row]]:
-        """Every planned run; a scenario's table is printed as soon as it is complete."""
+        """Every planned run, round after round (targets interleaved, so a burst of background load
+        hits them alike); each scenario's table is printed as soon as it is complete."""
         runs = plan(self.options.scenarios)
-        progress = Progress(len(runs))
+        progress = Progress(len(runs) * self.options.rounds)
         for scenario in self.options.scenarios:
-            rows: dict[str, Row] = {}
-            for _, target in (run for run in runs if run[0] == scenario):
-                if scenario == "read-during-logins":
-                    rows.update(self._during_logins(progress))
-                else:
-                    rows[target] = self._measure(progress, scenario, target)
-            self.results[scenario] = rows
-            print("\n" + report.scenario_table(scenario, rows) + "\n", flush=True)
+            targets = [target for name, target in runs if name == scenario]
+            rounds = [self._round(progress, scenario, targets) for _ in range(self.options.rounds)]
+            self.results[scenario] = report.median_rows(rounds)
+            print("\n" + report.scenario_table(scenario, self.results[scenario]) + "\n", flush=True)
         return self.results
+
+    def _round(self, progress: Progress, scenario: str, targets: list[str]) -> dict[str, Row]:
+        if scenario == "read-during-logins":
+            return self._during_logins(progress)
+        return {target: self._measure(progress, scenario, target) for target in targets}
 
     def _wrk(self, scenario: str, target: str, load: Load) -> WrkRun:
         run = WrkRun(self.servers[target].url, build_script(scenario, self.root / "lua"), load, self.data)
@@ -280,10 +287,11 @@ class Bench:
         path.write_text(json.dumps(document, indent=2) + "\n")
         return path
 
-    def drop_logs(self) -> None:
-        """Delete the servers' logs (they grow by ~250 bytes a request)."""
-        for path in self.logs:
-            path.unlink(missing_ok=True)
+    def tidy(self) -> None:
+        """At exit: delete the servers' logs (~250 bytes a request) unless they are worth keeping."""
+        if not self.keep_logs:
+            for path in self.logs:
+                path.unlink(missing_ok=True)
 
 
 def _load_gcra(valkey_url: str) -> str:
@@ -313,7 +321,7 @@ def _banner(options: Options, facts: dict[str, Any]) -> None:
     load = facts["load_average_at_start"]
     print(
         f"storefront bench: {options.workers} worker(s), wrk -t{options.threads} -c{options.connections}, "
-        f"{options.duration:.0f} s per run after a {options.warmup:.0f} s warm-up; "
+        f"{options.duration:.0f} s per run after a {options.warmup:.0f} s warm-up, {options.rounds} round(s); "
         f"{facts['cpu_count']} × {facts['cpu_model']}, load {load[0]:.2f}"
     )
     print(
@@ -326,12 +334,13 @@ def _banner(options: Options, facts: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def _signals_as_interrupts() -> Iterator[None]:
-    """SIGTERM / SIGHUP unwind like Ctrl-C, so every server is stopped on the way out."""
+    """SIGINT (even where a shell ignores it for background jobs), SIGTERM and SIGHUP unwind like
+    Ctrl-C, so every server is stopped on the way out."""
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
@@ -339,8 +348,21 @@ def _signals_as_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _report(bench: Bench, options: Options, seeded: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Print the summary and the target checks, write the results file; True when a request failed."""
+    path = bench.write(_settings(options), seeded, facts)
+    print(report.summary_table(bench.results) + "\n")
+    for text, holds in report.target_checks(bench.results):
+        print(f"  {'✓' if holds else '✗'} {text}")
+    print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    failed = any(row.result.errors for rows in bench.results.values() for row in rows.values())
+    if failed:
+        print("bench: some requests failed; the servers' logs are kept in bench/results/", file=sys.stderr)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the bench; exit 1 on any failed request, 2 when it could not run."""
+    """Run the bench; exit 1 on any failed request, 2 when it could not run, 130 when interrupted."""
     options = parse_args(argv)
     try:
         wrk_path()
@@ -349,22 +371,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     facts = report.machine_facts()
     _banner(options, facts)
-    failed = True
     try:
         with _signals_as_interrupts(), contextlib.ExitStack() as stack:
             bench = Bench(options, stack)
-            seeded = bench.prepare()
-            results = bench.run()
-            path = bench.write(_settings(options), seeded, facts)
-            print(report.summary_table(results) + "\n")
-            for text, holds in report.target_checks(results):
-                print(f"  {'✓' if holds else '✗'} {text}")
-            print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-            failed = any(row.result.errors for rows in results.values() for row in rows.values())
-            if failed:
-                print("bench: some requests failed; the servers' logs are kept in bench/results/", file=sys.stderr)
-            elif not options.keep_logs:
-                bench.drop_logs()
+            try:
+                seeded = bench.prepare()
+                bench.run()
+            except (StartFailed, WrkFailed):
+                bench.keep_logs = True
+                raise
+            failed = _report(bench, options, seeded, facts)
+            bench.keep_logs |= failed
             print("stopping the servers…", flush=True)
     except KeyboardInterrupt:
         print("\nbench: interrupted; everything it started has been stopped", file=sys.stderr)

@@ -3,6 +3,7 @@ machine facts, and the JSON results file."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import os
 import platform
@@ -32,10 +33,31 @@ class Row:
     target: str
     result: WrkResult
     rss_mib: list[float] = field(default_factory=list)
+    round_rps: list[float] = field(default_factory=list)  # every round's req/s, when there were several
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict for the results file."""
-        return {"target": self.target, **self.result.as_dict(), "errors": self.result.errors, "rss_mib": self.rss_mib}
+        row = {"target": self.target, **self.result.as_dict(), "errors": self.result.errors, "rss_mib": self.rss_mib}
+        return {**row, "round_rps": self.round_rps} if self.round_rps else row
+
+
+def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
+    """Per target, the round with the median req/s — carrying the errors of every round, the largest
+    RSS seen, and each round's req/s."""
+    if len(rounds) == 1:
+        return rounds[0]
+    merged = {}
+    for target in rounds[0]:
+        runs = sorted((one[target] for one in rounds), key=lambda row: row.result.rps)
+        middle = runs[(len(runs) - 1) // 2]
+        result = dataclasses.replace(
+            middle.result,
+            socket_errors=sum(row.result.socket_errors for row in runs),
+            non_2xx=sum(row.result.non_2xx for row in runs),
+        )
+        rss = max(runs, key=lambda row: max(row.rss_mib, default=0.0)).rss_mib
+        merged[target] = Row(target, result, rss, [one[target].result.rps for one in rounds])
+    return merged
 
 
 def percent(value: float, of: float) -> float | None:

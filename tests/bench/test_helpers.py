@@ -11,7 +11,16 @@ import bench.ceiling as ceiling
 import jwt
 import pytest
 from bench.cli import STORM, parse_args, plan
-from bench.report import BARE, SAME_WORK, STOREFRONT, Row, ceiling_shares, summary_table, target_checks
+from bench.report import (
+    BARE,
+    SAME_WORK,
+    STOREFRONT,
+    Row,
+    ceiling_shares,
+    median_rows,
+    summary_table,
+    target_checks,
+)
 from bench.wrk import WrkFailed, WrkResult, parse_result
 
 from storefront.accounts.security import issue_access_token
@@ -76,6 +85,19 @@ def test_target_checks_judge_shares_storm_rss_and_errors() -> None:
     assert "read-during-logins (logins)" in summary_table(results)
 
 
+def test_median_rows_keep_every_rounds_errors() -> None:
+    rounds = [
+        {STOREFRONT: Row(STOREFRONT, result(900), [60.0])},
+        {STOREFRONT: Row(STOREFRONT, result(700, errors=2), [70.0])},
+        {STOREFRONT: Row(STOREFRONT, result(800), [65.0])},
+    ]
+    merged = median_rows(rounds)[STOREFRONT]
+    assert merged.result.rps == 800
+    assert merged.result.errors == 2
+    assert merged.rss_mib == [70.0]
+    assert merged.round_rps == [900, 700, 800]
+
+
 def test_plan_runs_ceilings_only_where_they_serve() -> None:
     assert plan(("item-get", "login")) == [
         ("item-get", STOREFRONT),
@@ -87,7 +109,7 @@ def test_plan_runs_ceilings_only_where_they_serve() -> None:
 
 def test_options_defaults_and_quick() -> None:
     full = parse_args([])
-    assert (full.duration, full.connections, full.workers, full.threads, full.quick) == (10.0, 32, 1, 1, False)
+    assert (full.duration, full.connections, full.workers, full.threads, full.rounds) == (10.0, 32, 1, 1, 1)
     assert full.scenarios[0] == "item-get"
     quick = parse_args(["--quick", "--workers", "2", "--scenario", "me", "item-get"])
     assert (quick.duration, quick.workers, quick.scenarios) == (3.0, 2, ("item-get", "me"))
