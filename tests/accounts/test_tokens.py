@@ -137,3 +137,21 @@ async def test_anonymous_request_with_malformed_body_is_401(client: AsyncTestCli
     assert_problem(response, 401, "unauthenticated")
     response = await client.post("/api/v1/auth/logout", content=b"x", headers={"Content-Type": "text/plain"})
     assert_problem(response, 401, "unauthenticated")
+
+
+async def test_issued_tokens_are_standard_jwts(client: AsyncTestClient[Any]) -> None:
+    user, tokens = await _session(client)
+    claims = jwt.decode(
+        tokens["access_token"], TEST_SECRET, algorithms=["HS256"], audience="storefront-api", issuer="storefront"
+    )
+    assert claims["sub"] == user["id"]
+    assert set(claims) == {"sub", "sid", "exp", "iat", "nbf", "jti", "iss", "aud", "typ"}
+
+
+async def test_token_with_reordered_header_or_extra_segment_is_rejected(client: AsyncTestClient[Any]) -> None:
+    _, tokens = await _session(client)
+    claims = _claims(tokens["access_token"])
+    await _rejected(client, jwt.encode(claims, TEST_SECRET, algorithm="HS256", headers={"kid": "1"}))
+    await _rejected(client, tokens["access_token"] + ".extra")
+    latin = ("Bearer " + tokens["access_token"].replace(".", ".\xe9", 1)).encode("latin-1")
+    assert_problem(await client.get(ME, headers={"Authorization": latin}), 401, "unauthenticated")
