@@ -81,6 +81,25 @@ def _leftovers(data_dir: Path) -> list[str]:
     return found
 
 
+def _kill_valkey(data_dir: Path) -> None:
+    pid = int((data_dir / "valkey" / "valkey.pid").read_text())
+    psutil.Process(pid).kill()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _cache_state_within(base: str, seconds: float) -> str:
+    state = "down"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{base}/health/ready", timeout=3).json()["checks"]["cache"]
+        if state == "ok":
+            break
+        time.sleep(0.2)
+    return state
+
+
 def _login(base: str) -> httpx.Response:
     return httpx.post(f"{base}/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}, timeout=10)
 
@@ -105,6 +124,9 @@ def test_serve_lock_restart_and_clean_stop(data_dir: Path) -> None:
         assert second.returncode == 1
         assert "already running" in second.stderr
         assert httpx.get(f"{base}/health").status_code == 200
+
+        _kill_valkey(data_dir)
+        assert _cache_state_within(base, 10) == "ok"  # the launcher restarted it on its saved port
 
         status = subprocess.run(
             [sys.executable, "-m", "storefront", "migrate", "--status"], env=env, capture_output=True, text=True
