@@ -7,6 +7,7 @@ import dataclasses
 import importlib.metadata
 import os
 import platform
+import statistics
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,12 +67,19 @@ def percent(value: float, of: float) -> float | None:
 
 
 def ceiling_shares(rows: dict[str, Row]) -> dict[str, float | None]:
-    """Storefront's req/s as a % of each ceiling's, for the targets present."""
+    """Storefront's req/s as a % of each ceiling's. With several rounds, the median of the per-round
+    shares: a round runs its targets back to back, so background load skews them alike."""
     mine = rows.get(STOREFRONT)
     shares: dict[str, float | None] = {}
     for ceiling in (BARE, SAME_WORK):
         other = rows.get(ceiling)
-        shares[ceiling] = percent(mine.result.rps, other.result.rps) if mine and other else None
+        if mine is None or other is None:
+            shares[ceiling] = None
+        elif len(mine.round_rps) > 1 and len(mine.round_rps) == len(other.round_rps) and all(other.round_rps):
+            ratios = [a / b for a, b in zip(mine.round_rps, other.round_rps, strict=True)]
+            shares[ceiling] = round(100.0 * statistics.median(ratios), 1)
+        else:
+            shares[ceiling] = percent(mine.result.rps, other.result.rps)
     return shares
 
 

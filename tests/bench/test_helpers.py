@@ -64,6 +64,15 @@ def test_shares_are_percentages_of_each_ceiling() -> None:
     assert ceiling_shares({STOREFRONT: Row(STOREFRONT, result(10))}) == {BARE: None, SAME_WORK: None}
 
 
+def test_shares_of_several_rounds_are_the_median_of_each_rounds_share() -> None:
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(800), round_rps=[800, 400, 900]),
+        BARE: Row(BARE, result(1000), round_rps=[1000, 800, 1000]),
+        SAME_WORK: Row(SAME_WORK, result(900), round_rps=[900, 500, 1000]),
+    }
+    assert ceiling_shares(rows) == {BARE: 80.0, SAME_WORK: 88.9}
+
+
 def test_target_checks_judge_shares_storm_rss_and_errors() -> None:
     results = {
         "item-get": {
