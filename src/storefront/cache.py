@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 import valkey.asyncio as avalkey
 from prometheus_client import Counter
-from valkey.exceptions import ValkeyError
+from valkey.exceptions import ResponseError, ValkeyError
 
 T = TypeVar("T")
 TIMEOUT = 0.1
@@ -78,6 +78,10 @@ class Cache:
             raise CacheUnavailable
         try:
             return await operation(self.client)
+        except ResponseError as exc:
+            # Valkey answered, with an error: a bug to log loudly, not an outage to ride out.
+            log.error("valkey command failed", extra={"error": repr(exc)})
+            raise CacheUnavailable from exc
         except (ValkeyError, OSError, TimeoutError) as exc:
             self._trip(exc)
             raise CacheUnavailable from exc

@@ -9,6 +9,7 @@ in-process limiter (per worker: weaker, never off).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import math
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import msgspec
 from prometheus_client import Counter
+from valkey.exceptions import NoScriptError
 
 from storefront.cache import Cache, CacheUnavailable
 from storefront.config import LimitSettings, Network
@@ -53,7 +55,7 @@ for i, key in ipairs(KEYS) do
 end
 if allowed == 1 and commit then
   for i, key in ipairs(KEYS) do
-    redis.call('SET', key, new_tats[i][1], 'PX', math.ceil(new_tats[i][2]))
+    redis.call('SET', key, new_tats[i][1], 'PX', math.max(1, math.ceil(new_tats[i][2])))
   end
 end
 return {allowed, remaining or 0, math.ceil(retry)}
@@ -126,8 +128,16 @@ class RateLimiter:
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self.script = cache.client.register_script(GCRA_LUA)
+        self.sha = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Valkey names scripts by SHA-1
         self.local = LocalBuckets()
+
+    async def _run(self, keys: Sequence[str], args: list[Any]) -> Any:
+        client: Any = self.cache.client  # valkey-py types these as sync-or-async
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:  # a fresh or restarted Valkey: load the script once, then go on
+            await client.script_load(GCRA_LUA)
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
 
     async def check(self, keys: Sequence[str], policies: Sequence[Policy], *, commit: bool, fallback: bool) -> Decision:
         """All buckets must have a token; with `commit`, an allowed check takes one from each."""
@@ -135,7 +145,7 @@ class RateLimiter:
         for policy in policies:
             args += [policy.burst, policy.window * 1000]
         try:
-            allowed, remaining, retry = await self.cache.call(lambda _: self.script(keys=keys, args=args))
+            allowed, remaining, retry = await self.cache.call(lambda _: self._run(keys, args))
         except CacheUnavailable:
             if fallback:
                 return self.local.check(keys, policies, commit)

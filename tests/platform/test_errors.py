@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from storefront.app import create_app
+from tests.conftest import Services, make_settings
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.anyio
@@ -88,12 +89,15 @@ async def test_bad_query_parameter_is_422_naming_it(client: AsyncTestClient[Any]
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/missing", 404), ("PUT", "/health", 405)])
 async def test_router_errors_are_logged_once_with_request_id(
-    client: AsyncTestClient[Any], caplog: pytest.LogCaptureFixture, method: str, path: str, status: int
+    services: Services, clean: None, capsys: pytest.CaptureFixture[str], method: str, path: str, status: int
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="storefront.access"):
-        response = await client.request(method, path, headers={"X-Request-ID": "trace-me"})
-    lines = [r for r in caplog.records if r.name == "storefront.access"]
+    async with AsyncTestClient(app=create_app(make_settings(services, LOG_LEVEL="INFO"))) as client:
+        capsys.readouterr()
+        response = await client.request(method, path, headers={"X-Request-ID": "trace-me", "Authorization": "secret"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"storefront.access"' in line]
     assert len(lines) == 1
-    assert lines[0].request_id == "trace-me"  # type: ignore[attr-defined]
-    assert lines[0].status == status == response.status_code  # type: ignore[attr-defined]
-    assert lines[0].route == "<unmatched>"  # type: ignore[attr-defined]
+    assert lines[0]["request_id"] == "trace-me"
+    assert lines[0]["status"] == status == response.status_code
+    assert lines[0]["route"] == "<unmatched>"
+    assert lines[0]["level"] == "INFO"
+    assert "secret" not in json.dumps(lines[0])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +25,19 @@ from storefront.config import AuthSettings
 from storefront.errors import Unauthenticated
 
 _hasher = PasswordHasher()
+HASH_THREADS = 2
+HASH_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Run hashing threads (and the lane threads argon2 starts from them) below request handling, so
+    a login storm slows logins, not every other request."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+
+
 # argon2 costs ~50 ms of CPU and releases the GIL: a small pool bounds how many run at once.
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority)
 ALGORITHM = "HS256"
 
 
