@@ -9,8 +9,9 @@ bare stack can do. `CEILING_MODE` selects the work per request:
   order bodies still validated strictly, because the response depends on them.
 - `same-work`: plus what Storefront adds per request outside the framework: a request id, the general
   rate limit as one EVALSHA of Storefront's GCRA script on Valkey (the bench loads the script and
-  passes its SHA1 in `CEILING_GCRA_SHA`; the call goes through the same `valkey` client library with
-  the same pool settings), and one JSON access-log line per request on stdout.
+  passes its SHA1 in `CEILING_GCRA_SHA`; the call goes through Storefront's own pipelined connection,
+  `storefront.valkey_pipe`), and one JSON access-log line per request on stdout, written as
+  Storefront writes it (`storefront.logging.LineWriter`: one write per event-loop pass).
 
 Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL`,
 `CEILING_GCRA_SHA` and `RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
@@ -25,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import random
 import re
 import sys
 import time
@@ -36,6 +38,9 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import msgspec
+
+from storefront.logging import LineWriter
+from storefront.valkey_pipe import PipelinedValkey
 
 QUERIES_DIR = Path(__file__).resolve().parents[1] / "sql" / "queries"
 JSON = "application/json"
@@ -261,11 +266,7 @@ class Ceiling:
             server_settings={"application_name": "ceiling", "jit": "off"},
         )
         if self.same_work:
-            import valkey.asyncio as avalkey
-
-            self.valkey = avalkey.Valkey.from_url(
-                env["VALKEY_URL"], socket_timeout=0.1, socket_connect_timeout=0.1, max_connections=64
-            )
+            self.valkey = PipelinedValkey(env["VALKEY_URL"], timeout=0.1, connect_timeout=0.25)
             self.sha = env["CEILING_GCRA_SHA"]
             self.burst = int(env["RATE_LIMIT_PER_MINUTE"])
             self.policy_header = f'"general";q={self.burst};w=60'
@@ -273,7 +274,7 @@ class Ceiling:
     async def close(self) -> None:
         """Close the pool and the Valkey client."""
         if self.valkey is not None:
-            await self.valkey.aclose()
+            self.valkey.close()
         if self.pool is not None:
             await self.pool.close()
 
@@ -286,7 +287,7 @@ class Ceiling:
         request_id = ""
         try:
             if self.same_work and not path.startswith("/health"):
-                request_id = uuid.uuid4().hex
+                request_id = f"{random.getrandbits(128):032x}"
                 extra.append(("x-request-id", request_id))
             reply = await self.route(scope, protocol, path, extra)
         except Exception:
@@ -318,7 +319,7 @@ class Ceiling:
         """same-work: take one token from the general bucket with Storefront's script (one EVALSHA)."""
         if not self.same_work:
             return
-        _allowed, remaining, _retry = await self.valkey.evalsha(self.sha, 1, key, "1", self.burst, 60_000)
+        _allowed, remaining, _retry = await self.valkey.execute("EVALSHA", self.sha, 1, key, "1", self.burst, 60_000)
         extra += [("ratelimit-policy", self.policy_header), ("ratelimit", f'"general";r={remaining};t=0')]
 
     async def authenticated(self, scope: Any, extra: list[tuple[str, str]], handler: Any) -> Reply:
@@ -407,7 +408,7 @@ class Ceiling:
 
     @staticmethod
     def log(scope: Any, reply: Reply, request_id: str, elapsed: float) -> None:
-        """same-work: Storefront's access-log line (same fields), written and flushed per request."""
+        """same-work: Storefront's access-log line (same fields), queued like Storefront's."""
         now = time.time()
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
@@ -423,8 +424,7 @@ class Ceiling:
             "user_id": reply.user_id,
             "client": _ip(scope),
         }
-        sys.stdout.write(_encode(entry).decode() + "\n")
-        sys.stdout.flush()
+        _lines.write(_encode(entry))
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
@@ -447,5 +447,7 @@ def _item(row: asyncpg.Record) -> ItemOut:
         updated_at=row[7],
     )
 
+
+_lines = LineWriter()
 
 app = Ceiling()

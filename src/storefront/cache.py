@@ -18,6 +18,8 @@ import valkey.asyncio as avalkey
 from prometheus_client import Counter
 from valkey.exceptions import ResponseError, ValkeyError
 
+from storefront.valkey_pipe import PipelinedValkey
+
 T = TypeVar("T")
 TIMEOUT = 0.1
 CONNECT_TIMEOUT = 0.25
@@ -40,8 +42,9 @@ class CacheUnavailable(Exception):
 class Cache:
     """A thin wrapper that times out, trips a breaker, and logs outages at most once per interval."""
 
-    def __init__(self, client: avalkey.Valkey) -> None:
+    def __init__(self, client: avalkey.Valkey, pipe: PipelinedValkey) -> None:
         self.client = client
+        self.pipe = pipe
         self._down_until = 0.0
         self._logged_at = -LOG_INTERVAL
 
@@ -61,10 +64,11 @@ class Cache:
             lib_name=None,
             lib_version=None,
         )
-        return cls(avalkey.Valkey(connection_pool=pool))
+        return cls(avalkey.Valkey(connection_pool=pool), PipelinedValkey(url, TIMEOUT, CONNECT_TIMEOUT))
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and the pipelined connection."""
+        self.pipe.close()
         await self.client.aclose()
 
     @property

@@ -8,7 +8,6 @@ Litestar middleware never does, and a 429 costs no routing, no guard and no body
 from __future__ import annotations
 
 import random
-import sys
 import time
 from typing import Any
 
@@ -18,9 +17,11 @@ from prometheus_client import Histogram
 from storefront.accounts.security import decode_access_token
 from storefront.config import Settings
 from storefront.errors import PROBLEM_MEDIA_TYPE, DomainError, Problem, RateLimited
+from storefront.logging import LineWriter
 from storefront.ratelimit import Decision, Policy, client_ip, peer_address
 
 _observers: dict[tuple[str, str, int], Any] = {}
+_lines = LineWriter()
 LATENCY = Histogram(
     "litestar_request_duration_seconds",
     "Request duration, in seconds",
@@ -162,7 +163,7 @@ class AccessLine(msgspec.Struct):
 
 
 def write_access_line(scope: dict[str, Any], route: str, status: int, elapsed: float) -> None:
-    """Write the line straight to stdout: the `logging` machinery costs several times the encoding."""
+    """Queue the line for stdout: the `logging` machinery costs several times the encoding."""
     now = time.time()
     line = AccessLine(
         ts=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
@@ -175,5 +176,4 @@ def write_access_line(scope: dict[str, Any], route: str, status: int, elapsed: f
         user_id=scope.get("user_id"),
         client=peer_address(scope),
     )
-    sys.stdout.write(_encoder.encode(line).decode() + "\n")
-    sys.stdout.flush()
+    _lines.write(_encoder.encode(line))

@@ -132,12 +132,12 @@ class RateLimiter:
         self.local = LocalBuckets()
 
     async def _run(self, keys: Sequence[str], args: list[Any]) -> Any:
-        client: Any = self.cache.client  # valkey-py types these as sync-or-async
+        pipe = self.cache.pipe
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
+            return await pipe.execute("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:  # a fresh or restarted Valkey: load the script once, then go on
-            await client.script_load(GCRA_LUA)
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
+            await pipe.execute("SCRIPT", "LOAD", GCRA_LUA)
+            return await pipe.execute("EVALSHA", self.sha, len(keys), *keys, *args)
 
     async def check(self, keys: Sequence[str], policies: Sequence[Policy], *, commit: bool, fallback: bool) -> Decision:
         """All buckets must have a token; with `commit`, an allowed check takes one from each."""

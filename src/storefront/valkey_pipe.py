@@ -1,0 +1,173 @@
+"""A minimal pipelined Valkey connection for the one command on every request: the rate-limit EVALSHA.
+
+valkey-py checks a connection out of a pool, wraps the call in retry and timeout helpers and parses
+with a general parser: about 100 µs of CPU per call, the largest single cost of a request here. This
+keeps one connection per worker that every request shares: a command is one `write`, and replies
+are matched to callers in order (Valkey answers in order). Errors use valkey-py's exception types, so
+`Cache.call` treats them as it treats the client's own. Everything else keeps using valkey-py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from valkey.exceptions import ConnectionError as ValkeyConnectionError
+from valkey.exceptions import NoScriptError, ResponseError
+from valkey.exceptions import TimeoutError as ValkeyTimeoutError
+
+_INCOMPLETE = object()
+
+
+class ReplyError(Exception):
+    """An error reply (`-ERR …`) parsed off the wire, raised to the caller that sent the command."""
+
+
+def pack(*args: Any) -> bytes:
+    """One command in the RESP wire format."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        raw = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(parts)
+
+
+def parse(buffer: bytes | bytearray, pos: int) -> tuple[Any, int]:
+    """One reply starting at `pos`: (value, next position), or (_INCOMPLETE, pos) if more bytes are due."""
+    end = buffer.find(b"\r\n", pos)
+    if end < 0:
+        return _INCOMPLETE, pos
+    kind, line, after = buffer[pos], bytes(buffer[pos + 1 : end]), end + 2
+    if kind == 0x3A:  # ':'
+        return int(line), after
+    if kind == 0x2B:  # '+'
+        return line, after
+    if kind == 0x2D:  # '-'
+        return ReplyError(line.decode(errors="replace")), after
+    if kind == 0x24:  # '$'
+        size = int(line)
+        if size < 0:
+            return None, after
+        if len(buffer) < after + size + 2:
+            return _INCOMPLETE, pos
+        return bytes(buffer[after : after + size]), after + size + 2
+    if kind == 0x2A:  # '*'
+        items = []
+        for _ in range(max(int(line), 0)):
+            item, after = parse(buffer, after)
+            if item is _INCOMPLETE:
+                return _INCOMPLETE, pos
+            items.append(item)
+        return items, after
+    raise ValueError(f"unexpected reply type {chr(kind)!r}")
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.buffer = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        pos = 0
+        while self.waiters:
+            value, after = parse(self.buffer, pos)
+            if value is _INCOMPLETE:
+                break
+            pos = after
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(value)
+        del self.buffer[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(ValkeyConnectionError("connection to Valkey lost"))
+
+
+class PipelinedValkey:
+    """One shared, lazily (re)connected connection; `execute` sends a command and awaits its reply."""
+
+    def __init__(self, url: str, timeout: float, connect_timeout: float) -> None:
+        parts = urlsplit(url)
+        self.unix_path = parts.path if parts.scheme == "unix" else None
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 6379
+        self.tls = ssl.create_default_context() if parts.scheme in ("valkeys", "rediss") else None
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.db = int(parts.path.strip("/") or 0) if self.unix_path is None else 0
+        self.timeout, self.connect_timeout = timeout, connect_timeout
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command; its reply, or ResponseError / NoScriptError / ConnectionError / TimeoutError."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None or protocol.transport.is_closing():
+            protocol = await self._connect()
+        return await self._send(protocol, args)
+
+    async def _send(self, protocol: _Protocol, args: tuple[Any, ...]) -> Any:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        assert protocol.transport is not None
+        protocol.waiters.append(waiter)
+        protocol.transport.write(pack(*args))
+        expiry = loop.call_later(self.timeout, self._expire, protocol, waiter)
+        try:
+            reply = await waiter
+        finally:
+            expiry.cancel()
+        if isinstance(reply, ReplyError):
+            message = str(reply)
+            raise NoScriptError(message) if message.startswith("NOSCRIPT") else ResponseError(message)
+        return reply
+
+    @staticmethod
+    def _expire(protocol: _Protocol, waiter: asyncio.Future[Any]) -> None:
+        """A late reply would desynchronise nothing (replies stay in order), but a hung server should
+        not collect waiters: drop the connection; the next command reconnects."""
+        if not waiter.done():
+            waiter.set_exception(ValkeyTimeoutError("Valkey did not answer in time"))
+            if protocol.transport is not None:
+                protocol.transport.abort()
+
+    async def _connect(self) -> _Protocol:
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            current = self._protocol
+            if current is not None and current.transport is not None and not current.transport.is_closing():
+                return current
+            loop = asyncio.get_running_loop()
+            try:
+                if self.unix_path is not None:
+                    opening = loop.create_unix_connection(_Protocol, self.unix_path)
+                else:
+                    opening = loop.create_connection(_Protocol, self.host, self.port, ssl=self.tls)
+                _, protocol = await asyncio.wait_for(opening, self.connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise ValkeyConnectionError(f"cannot connect to Valkey: {exc!r}") from exc
+            if self.password is not None:
+                credentials = (self.username, self.password) if self.username else (self.password,)
+                await self._send(protocol, ("AUTH", *credentials))
+            if self.db:
+                await self._send(protocol, ("SELECT", self.db))
+            self._protocol = protocol
+            return protocol
+
+    def close(self) -> None:
+        """Close the connection (the worker is stopping)."""
+        if self._protocol is not None and self._protocol.transport is not None:
+            self._protocol.transport.close()
+        self._protocol = None
