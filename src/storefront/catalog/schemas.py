@@ -95,14 +95,4 @@ class PopularItem(ItemOut):
     @classmethod
     def from_row(cls, row: Any) -> PopularItem:
         """Build from a `popular_items` row (an item row, its version, then units_ordered)."""
-        return cls(
-            id=row[0],
-            sku=row[1],
-            name=row[2],
-            description=row[3],
-            price_cents=row[4],
-            stock=row[5],
-            created_at=row[6],
-            updated_at=row[7],
-            units_ordered=row[9],
-        )
+        return cls(**msgspec.structs.asdict(ItemOut.from_row(row)), units_ordered=row[9])
