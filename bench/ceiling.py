@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import hashlib
-import hmac
 import os
 import random
 import re
@@ -39,6 +36,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import msgspec
 
+from storefront.accounts.tokens import verify_access_token
 from storefront.logging import LineWriter
 from storefront.valkey_pipe import PipelinedValkey
 
@@ -127,31 +125,9 @@ class OrderOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class Claims(msgspec.Struct):
-    """The access-token claims Storefront requires."""
-
-    sub: str
-    sid: str
-    exp: int
-    iat: int
-    nbf: int
-    jti: str
-    iss: str
-    aud: str | list[str]
-    typ: str
-
-
-class JwtHeader(msgspec.Struct):
-    """The JOSE header; only the algorithm matters."""
-
-    alg: str
-
-
 _encode = msgspec.json.Encoder().encode
 _order_decoder = msgspec.json.Decoder(OrderIn, strict=True)
 _lines_decoder = msgspec.json.Decoder(list[OrderLineOut])
-_claims_decoder = msgspec.json.Decoder(Claims)
-_header_decoder = msgspec.json.Decoder(JwtHeader)
 _cursor_key = msgspec.json.Encoder()
 
 
@@ -161,31 +137,6 @@ _cursor_key = msgspec.json.Encoder()
 def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
     """Storefront's opaque keyset cursor for the row `(created_at, id)`."""
     return base64.urlsafe_b64encode(_cursor_key.encode((created_at, id_))).decode().rstrip("=")
-
-
-def _b64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def verify_access_token(
-    token: str, key: bytes, *, issuer: str = "storefront", audience: str = "storefront-api", leeway: int = 5
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """(user id, session id) of a valid HS256 access token, checked as Storefront checks it; else None."""
-    try:
-        header, payload, signature = token.split(".")
-        expected = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64(signature)) or _header_decoder.decode(_b64(header)).alg != "HS256":
-            return None
-        claims = _claims_decoder.decode(_b64(payload))
-        now = time.time()
-        audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud
-        if claims.exp < now - leeway or claims.nbf > now + leeway or claims.iat > now + leeway:
-            return None
-        if claims.typ != "access" or claims.iss != issuer or audience not in audiences:
-            return None
-        return uuid.UUID(claims.sub), uuid.UUID(claims.sid)
-    except (ValueError, binascii.Error, msgspec.DecodeError, UnicodeEncodeError):
-        return None
 
 
 def bearer(authorization: str | None) -> str | None:
