@@ -47,6 +47,7 @@ class Cache:
         self.pipe = pipe
         self._down_until = 0.0
         self._logged_at = -LOG_INTERVAL
+        self._error_logged_at = -LOG_INTERVAL
 
     @classmethod
     def connect(cls, url: str) -> Cache:
@@ -83,8 +84,12 @@ class Cache:
         try:
             return await operation(self.client)
         except ResponseError as exc:
-            # Valkey answered, with an error: a bug to log loudly, not an outage to ride out.
-            log.error("valkey command failed", extra={"error": repr(exc)})
+            # Valkey answered, with an error: a bug to report, not an outage to ride out (no breaker).
+            FAILURES.inc()
+            now = time.monotonic()
+            if now - self._error_logged_at >= LOG_INTERVAL:
+                self._error_logged_at = now
+                log.error("valkey command failed", extra={"error": repr(exc)})
             raise CacheUnavailable from exc
         except (ValkeyError, OSError, TimeoutError) as exc:
             self._trip(exc)

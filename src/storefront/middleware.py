@@ -29,6 +29,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 UNMATCHED = "<unmatched>"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 EXEMPT_PREFIXES = ("/health", "/metrics")
 _MAX_ID = 128
 _encoder = msgspec.json.Encoder()
@@ -136,10 +137,13 @@ class RequestContext:
 
     def _record(self, scope: dict[str, Any], status: int, elapsed: float) -> None:
         route = scope.get("path_template") or UNMATCHED
-        key = (scope["method"], route, status)
+        # Any token is a valid HTTP method: unknown ones share one label, so clients cannot grow the
+        # metrics (or this dict) without bound.
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+        key = (method, route, status)
         observe = _observers.get(key)
         if observe is None:
-            observe = _observers[key] = LATENCY.labels(scope["method"], route, str(status), "storefront").observe
+            observe = _observers[key] = LATENCY.labels(method, route, str(status), "storefront").observe
         observe(elapsed)
         if self.log_requests:
             write_access_line(scope, route, status, elapsed)

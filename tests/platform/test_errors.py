@@ -101,3 +101,11 @@ async def test_router_errors_are_logged_once_with_request_id(
     assert lines[0]["route"] == "<unmatched>"
     assert lines[0]["level"] == "INFO"
     assert "secret" not in json.dumps(lines[0])
+
+
+async def test_unknown_methods_share_one_metrics_label(client: AsyncTestClient[Any]) -> None:
+    for method in ("BREW", "FROB"):
+        assert_problem(await client.request(method, "/health"), 405, "method-not-allowed")
+    text = (await client.get("/metrics")).text
+    assert 'method="OTHER",path="<unmatched>",status_code="405"' in text
+    assert 'method="BREW"' not in text
