@@ -179,6 +179,10 @@ class Server:
             elif now - quiet_since >= SETTLE_QUIET:
                 return
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far."""
+        return _cpu_seconds(self.workers())
+
     def worker_rss_mib(self) -> list[float]:
         """The resident memory of each worker, in MiB."""
         sizes = []

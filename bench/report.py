@@ -35,16 +35,23 @@ class Row:
     result: WrkResult
     rss_mib: list[float] = field(default_factory=list)
     round_rps: list[float] = field(default_factory=list)  # every round's req/s, when there were several
+    cpu_us: float | None = None  # the workers' CPU time per request (user + system), in µs
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict for the results file."""
-        row = {"target": self.target, **self.result.as_dict(), "errors": self.result.errors, "rss_mib": self.rss_mib}
+        row = {
+            "target": self.target,
+            **self.result.as_dict(),
+            "errors": self.result.errors,
+            "rss_mib": self.rss_mib,
+            "cpu_us_per_request": self.cpu_us,
+        }
         return {**row, "round_rps": self.round_rps} if self.round_rps else row
 
 
 def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
     """Per target, the round with the median req/s — carrying the errors of every round, the largest
-    RSS seen, and each round's req/s."""
+    RSS seen, each round's req/s, and the median of the rounds' CPU per request."""
     if len(rounds) == 1:
         return rounds[0]
     merged = {}
@@ -57,7 +64,9 @@ def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
             non_2xx=sum(row.result.non_2xx for row in runs),
         )
         rss = max(runs, key=lambda row: max(row.rss_mib, default=0.0)).rss_mib
-        merged[target] = Row(target, result, rss, [one[target].result.rps for one in rounds])
+        cpu = [row.cpu_us for row in runs if row.cpu_us is not None]
+        cpu_us = round(statistics.median(cpu), 1) if cpu else None
+        merged[target] = Row(target, result, rss, [one[target].result.rps for one in rounds], cpu_us)
     return merged
 
 
@@ -100,8 +109,8 @@ def _table(header: list[str], lines: Iterable[list[str]]) -> str:
 def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
     """The table of one scenario: every target's throughput, latency, errors, share and memory."""
     shares = ceiling_shares(rows)
-    header = ["target", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "non-2xx", "% bare", "% same-work"]
-    header.append("RSS/worker MiB")
+    header = ["target", "req/s", "CPU µs/req", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "non-2xx"]
+    header += ["% bare", "% same-work", "RSS/worker MiB"]
     lines = []
     for target, row in rows.items():
         r = row.result
@@ -110,6 +119,7 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
             [
                 target,
                 f"{r.rps:,.0f}",
+                _fmt(row.cpu_us),
                 f"{r.p50_ms:.2f}",
                 f"{r.p95_ms:.2f}",
                 f"{r.p99_ms:.2f}",
@@ -126,7 +136,8 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
 
 def summary_table(results: dict[str, dict[str, Row]]) -> str:
     """Storefront in every scenario, one line each (the README's table)."""
-    header = ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "% of bare", "% of same-work", "RSS/worker MiB"]
+    header = ["scenario", "req/s", "CPU µs/req", "p50 ms", "p99 ms", "errors", "% of bare", "% of same-work"]
+    header.append("RSS/worker MiB")
     lines = []
     for scenario, rows in results.items():
         for target, row in rows.items():
@@ -138,6 +149,7 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                 [
                     name,
                     f"{row.result.rps:,.0f}",
+                    _fmt(row.cpu_us),
                     f"{row.result.p50_ms:.2f}",
                     f"{row.result.p99_ms:.2f}",
                     str(row.result.errors),

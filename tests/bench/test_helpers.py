@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import bench.ceiling as ceiling
 import jwt
 import pytest
-from bench.cli import STORM, parse_args, plan
+from bench.cli import STORM, cpu_per_request, parse_args, plan
 from bench.report import (
     BARE,
     SAME_WORK,
@@ -105,6 +105,19 @@ def test_median_rows_keep_every_rounds_errors() -> None:
     assert merged.result.errors == 2
     assert merged.rss_mib == [70.0]
     assert merged.round_rps == [900, 700, 800]
+
+
+def test_cpu_per_request_is_the_median_of_the_rounds() -> None:
+    assert cpu_per_request(0.5, 2000) == 250.0
+    assert cpu_per_request(0.5, 0) is None
+    rounds = [
+        {STOREFRONT: Row(STOREFRONT, result(rps), cpu_us=cpu)}
+        for rps, cpu in ((900, 300.0), (700, 360.0), (800, 320.0))
+    ]
+    merged = median_rows(rounds)[STOREFRONT]
+    assert merged.cpu_us == 320.0
+    assert merged.as_dict()["cpu_us_per_request"] == 320.0
+    assert "CPU µs/req" in summary_table({"item-get": {STOREFRONT: merged}})
 
 
 def test_plan_runs_ceilings_only_where_they_serve() -> None:
