@@ -17,10 +17,11 @@ serve *args: _venv
 test *args: _venv
     {{python}} -m pytest "$@"
 
-# Lint Python (ruff) and the Containerfile (hadolint)
+# Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
     {{python}} -m ruff check src tests bench
     {{python}} -m ruff format --check src tests bench
+    .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
 # Format Python sources in place

@@ -1,17 +1,18 @@
 """The framework-free ceiling: a Granian RSGI app (granian + asyncpg + msgspec, stdlib otherwise).
 
 It serves Storefront's hot endpoints — `GET /api/v1/items/{id}`, `GET /api/v1/items`,
-`GET /api/v1/users/me`, `POST /api/v1/orders` — with the same SQL (read from `sql/queries/`), the same
-JSON shape and the same database, so `just bench` can show Storefront as a percentage of what the
-bare stack can do. `CEILING_MODE` selects the work per request:
+`GET /api/v1/users/me`, `POST /api/v1/orders` — with Storefront's own typed queries (the same SQL,
+through the same loader), its own msgspec Structs and the same database, so `just bench` can show
+Storefront as a percentage of what the bare stack can do. It imports only Storefront modules that
+import no framework (a test checks that Litestar is never loaded). `CEILING_MODE` selects the work per request:
 
 - `bare`: parse, query, encode. Bearer tokens are still verified (HS256, every claim checked) and
   order bodies still validated strictly, because the response depends on them.
 - `same-work`: plus what Storefront adds per request outside the framework: a request id, the general
   rate limit as one EVALSHA of Storefront's GCRA script on Valkey (the bench loads the script and
   passes its SHA1 in `CEILING_GCRA_SHA`; the call goes through Storefront's own pipelined connection,
-  `storefront.valkey_pipe`), and one JSON access-log line per request on stdout, written as
-  Storefront writes it (`storefront.logging.LineWriter`: one write per event-loop pass).
+  `storefront.platform.resp`), and one JSON access-log line per request on stdout, written as
+  Storefront writes it (`storefront.platform.logging.LineWriter`: one write per event-loop pass).
 
 Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL`,
 `CEILING_GCRA_SHA` and `RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
@@ -30,104 +31,28 @@ import time
 import traceback
 import uuid
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import asyncpg
 import msgspec
 
+from storefront.accounts.queries import AccountQueries
+from storefront.accounts.schemas import UserOut
 from storefront.accounts.tokens import verify_access_token
-from storefront.logging import LineWriter
-from storefront.valkey_pipe import PipelinedValkey
+from storefront.catalog.queries import CatalogQueries
+from storefront.catalog.schemas import ItemOut
+from storefront.orders.queries import OrderQueries
+from storefront.orders.schemas import OrderIn, OrderOut
+from storefront.platform.logging import LineWriter
+from storefront.platform.resp import PipelinedValkey
+from storefront.web.conventions import MAX_BODY_BYTES
+from storefront.web.schemas import Page
 
-QUERIES_DIR = Path(__file__).resolve().parents[1] / "sql" / "queries"
 JSON = "application/json"
 ITEM_PATH = "/api/v1/items/"
-MAX_BODY = 1_048_576
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
-
-
-def load_queries(domain: str) -> dict[str, str]:
-    """The `-- name:` blocks of `sql/queries/<domain>.sql`, exactly as Storefront reads them."""
-    parts = _NAME.split((QUERIES_DIR / f"{domain}.sql").read_text())
-    return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2], strict=True)}
-
-
-# ---- response and request shapes (field for field those of Storefront) -------------------------
-
-
-class ItemOut(msgspec.Struct, kw_only=True):
-    """An item as the catalog shows it."""
-
-    id: uuid.UUID
-    sku: str
-    name: str
-    description: str
-    price_cents: int
-    stock: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class ItemPage(msgspec.Struct, kw_only=True):
-    """A keyset page of items."""
-
-    items: list[ItemOut]
-    next_cursor: str | None
-
-
-class UserOut(msgspec.Struct, kw_only=True):
-    """A user as the API shows it."""
-
-    id: uuid.UUID
-    email: str
-    full_name: str
-    role: str
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class OrderLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One line of a new order."""
-
-    item_id: uuid.UUID
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=1000)]
-
-
-class OrderIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A new order: 1-50 lines."""
-
-    lines: Annotated[list[OrderLineIn], msgspec.Meta(min_length=1, max_length=50)]
-
-
-class OrderLineOut(msgspec.Struct, kw_only=True):
-    """A line as ordered."""
-
-    item_id: uuid.UUID
-    sku: str
-    name: str
-    quantity: int
-    unit_price_cents: int
-    line_total_cents: int
-
-
-class OrderOut(msgspec.Struct, kw_only=True):
-    """An order with its lines."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    status: Literal["placed", "cancelled"]
-    lines: list[OrderLineOut]
-    total_cents: int
-    created_at: datetime
-    updated_at: datetime
-
-
 _encode = msgspec.json.Encoder().encode
 _order_decoder = msgspec.json.Decoder(OrderIn, strict=True)
-_lines_decoder = msgspec.json.Decoder(list[OrderLineOut])
 _cursor_key = msgspec.json.Encoder()
 
 
@@ -195,7 +120,6 @@ class Ceiling:
         self.sha = ""
         self.burst = 0
         self.policy_header = ""
-        self.q: dict[str, str] = {}
 
     # lifecycle: Granian calls these in every worker, around its event loop
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -208,7 +132,6 @@ class Ceiling:
         """Read the configuration, load the SQL, open the pool (as Storefront's: 2-10, no reset query)."""
         self.same_work = env.get("CEILING_MODE", "bare") == "same-work"
         self.secret = env["SECRET_KEY"].encode()
-        self.q = {**load_queries("catalog"), **load_queries("accounts"), **load_queries("orders")}
         self.pool = await asyncpg.create_pool(
             env["DATABASE_URL"],
             min_size=int(env.get("DB_POOL_MIN", 2)),
@@ -284,7 +207,7 @@ class Ceiling:
         await self.limit(f"rl:g:u:{user_id}", extra)
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(self.q["authenticate_session"], session_id, user_id)
+            row = await AccountQueries.authenticate_session(conn, session_id, user_id)
         if row is None:
             return UNAUTHENTICATED
         reply: Reply = await handler(row)
@@ -295,10 +218,10 @@ class Ceiling:
         """`GET /items/{id}`: the item and its strong ETag, or 404."""
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(self.q["get_item"], item_id)
+            row = await CatalogQueries.get_item(conn, item_id)
         if row is None:
             return NOT_FOUND
-        return Reply(200, _encode(_item(row)), [("etag", f'"{row[8]}"')])
+        return Reply(200, _encode(ItemOut.from_row(row)), [("etag", f'"{row["version"]}"')])
 
     async def list_items(self, query_string: str) -> Reply:
         """`GET /items`: the first keyset page, newest first, with its next cursor."""
@@ -307,54 +230,37 @@ class Ceiling:
             return Reply(422, problem(422, "validation-error", "Validation failed", "limit: must be 1-100"))
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(self.q["list_items"], None, None, None, limit + 1)
-        items = [_item(row) for row in rows[:limit]]
-        cursor = encode_cursor(rows[limit - 1][6], rows[limit - 1][0]) if len(rows) > limit else None
-        return Reply(200, _encode(ItemPage(items=items, next_cursor=cursor)))
+            rows = await CatalogQueries.list_items(conn, None, None, None, limit + 1)
+        items = [ItemOut.from_row(row) for row in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        cursor = encode_cursor(last["created_at"], last["id"]) if last is not None else None
+        return Reply(200, _encode(Page(items=items, next_cursor=cursor)))
 
     async def me(self, row: asyncpg.Record) -> Reply:
         """`GET /users/me`: the caller, from the session lookup."""
-        user = UserOut(
-            id=row[0],
-            email=row[1],
-            full_name=row[2],
-            role=row[3],
-            is_active=row[4],
-            created_at=row[5],
-            updated_at=row[6],
-        )
-        return Reply(200, _encode(user), [("cache-control", "no-store")])
+        return Reply(200, _encode(UserOut.from_row(row)), [("cache-control", "no-store")])
 
     async def place_order(self, scope: Any, protocol: Any, user: asyncpg.Record) -> Reply:
         """`POST /orders`: validate strictly, then Storefront's one-statement order transaction."""
         if scope.headers.get("content-type", "").partition(";")[0].strip() != JSON:
             return Reply(415, problem(415, "unsupported-media-type", "Unsupported media type", "Send JSON."))
         raw = await protocol()
-        if len(raw) > MAX_BODY:
+        if len(raw) > MAX_BODY_BYTES:
             return Reply(413, problem(413, "payload-too-large", "Payload too large", "Over 1 MiB."))
         try:
             order = _order_decoder.decode(raw)
         except msgspec.DecodeError as exc:
             return Reply(422, problem(422, "validation-error", "Validation failed", str(exc)))
         item_ids = [line.item_id for line in order.lines]
-        if len(set(item_ids)) != len(item_ids):
-            return Reply(422, problem(422, "validation-error", "Validation failed", "repeated item_id"))
+        quantities = [line.quantity for line in order.lines]
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(self.q["place_order"], user[0], item_ids, [line.quantity for line in order.lines])
+            row = await OrderQueries.place_order(conn, user["id"], item_ids, quantities)
         if row["missing_lines"]:
             return Reply(422, problem(422, "validation-error", "Validation failed", "unknown item"))
         if row["short_item_ids"]:
             return Reply(409, problem(409, "out-of-stock", "Out of stock", "Not enough stock."))
-        placed = OrderOut(
-            id=row["id"],
-            user_id=row["user_id"],
-            status=row["status"],
-            lines=_lines_decoder.decode(row["lines"]),
-            total_cents=row["total_cents"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        placed = OrderOut.from_row(row)
         return Reply(201, _encode(placed), [("location", f"/api/v1/orders/{placed.id}")])
 
     @staticmethod
@@ -384,19 +290,6 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 def _ip(scope: Any) -> str:
     return str(scope.client).rpartition(":")[0] or "unknown"
-
-
-def _item(row: asyncpg.Record) -> ItemOut:
-    return ItemOut(
-        id=row[0],
-        sku=row[1],
-        name=row[2],
-        description=row[3],
-        price_cents=row[4],
-        stock=row[5],
-        created_at=row[6],
-        updated_at=row[7],
-    )
 
 
 _lines = LineWriter()

@@ -152,7 +152,7 @@ class Bench:
 
     def prepare(self) -> dict[str, Any]:
         """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
-        from storefront.migrations import apply_migrations
+        from storefront.platform.migrations import apply_migrations
 
         embedded = EmbeddedServers(self.root, os.environ.get("DATABASE_URL"), os.environ.get("VALKEY_URL"))
         self.stack.callback(embedded.stop)
@@ -309,7 +309,7 @@ def _load_gcra(valkey_url: str) -> str:
     """SCRIPT LOAD Storefront's GCRA script; the ceiling calls it by this SHA1, as Storefront does."""
     import valkey
 
-    from storefront.ratelimit import GCRA_LUA
+    from storefront.platform.ratelimit import GCRA_LUA
 
     client = valkey.Valkey.from_url(valkey_url)
     try:

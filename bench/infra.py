@@ -67,7 +67,7 @@ class EmbeddedServers:
     def start(self) -> tuple[str, str]:
         """Start whatever is not given; return (database URL, Valkey URL)."""
         if self.database_url is None:
-            from storefront.embedded import EmbeddedPostgres
+            from storefront.platform.embedded import EmbeddedPostgres
 
             self.postgres = EmbeddedPostgres(self.root)
             self.database_url = self.postgres.start()

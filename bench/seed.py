@@ -19,7 +19,7 @@ import asyncpg
 from argon2 import PasswordHasher
 
 from storefront.accounts.security import issue_access_token
-from storefront.config import AuthSettings
+from storefront.platform.settings import AuthSettings
 
 USERS = 10_000
 ITEMS = 1_000

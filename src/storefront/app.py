@@ -1,37 +1,40 @@
-"""`create_app()`: the one place the application is wired together."""
+"""The composition root: `create_app()` wires the layers together, and nothing else does."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.di import Provide
 
 from storefront.accounts.controller import AuthController, UsersController
-from storefront.body import StrictBodyPlugin, check_body
-from storefront.cache import Cache
+from storefront.accounts.limits import AuthLimits
+from storefront.accounts.tokens import bearer_identity
 from storefront.catalog.controller import ItemsController
-from storefront.config import Settings, load_settings
-from storefront.db import Database
-from storefront.errors import problem_response
-from storefront.logging import configure_logging
-from storefront.middleware import RequestContext
-from storefront.openapi import drop_framework_400s, openapi_config
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import refresh_pool_gauges
-from storefront.orders.controller import OrdersController
+from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import purge_periodically
-from storefront.orders.stats import stats
-from storefront.ratelimit import AuthLimits, RateLimiter
+from storefront.platform.db import Database
+from storefront.platform.logging import configure_logging
+from storefront.platform.project import version
+from storefront.platform.ratelimit import RateLimiter
+from storefront.platform.settings import Settings, load_settings
+from storefront.platform.valkey import ValkeyClient
+from storefront.web.body import StrictBodyPlugin, check_body
+from storefront.web.client_ip import provide_client_ip
+from storefront.web.context import RequestContext
+from storefront.web.conventions import MAX_BODY_BYTES
+from storefront.web.openapi import drop_framework_400s, openapi_config
+from storefront.web.problems import problem_response
+from storefront.web.state import AppState, constant
 
-VERSION = "0.1.0"
-MAX_BODY_BYTES = 1_048_576
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -51,28 +54,48 @@ CORS_EXPOSE_HEADERS = [
 ]
 
 
-@asynccontextmanager
-async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Open this worker's pool and Valkey client, run its background tasks, close all on shutdown."""
-    settings: Settings = app.state.settings
-    app.state.db = await Database.open(settings)
-    app.state.cache = Cache.connect(settings.valkey_url or "")
-    app.state.limiter = RateLimiter(app.state.cache)
-    app.state.auth_limits = AuthLimits(app.state.limiter, settings.limits)
-    tasks = [
-        asyncio.create_task(refresh_pool_gauges(app.state.db)),
-        asyncio.create_task(purge_periodically(app.state.db)),
-    ]
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await app.state.cache.close()
-        await app.state.db.close()
+def build_state(settings: Settings) -> AppState:
+    """The worker's resources, not yet connected (the lifespan opens them)."""
+    valkey = ValkeyClient(settings.valkey_url or "")
+    return AppState(settings=settings, db=Database(settings), valkey=valkey, limiter=RateLimiter(valkey))
+
+
+def dependencies(state: AppState) -> dict[str, Provide]:
+    """What handlers may name: `db`, `valkey`, `auth` (token settings), `auth_limits`, `client_ip`."""
+    settings = state.settings
+    return {
+        "db": constant(state.db),
+        "valkey": constant(state.valkey),
+        "auth": constant(settings.auth),
+        "auth_limits": constant(AuthLimits(state.limiter, settings.limits)),
+        "client_ip": provide_client_ip(settings.limits.trusted_proxies),
+    }
+
+
+def background_tasks(state: AppState) -> list[Coroutine[Any, Any, None]]:
+    """What each worker runs besides requests, for as long as it runs."""
+    return [refresh_pool_gauges(state.db), purge_periodically(state.db)]
+
+
+def lifespan(state: AppState) -> Any:
+    """Open the pool, run the background tasks, and close everything when the worker stops."""
+
+    @asynccontextmanager
+    async def run(_: Litestar) -> AsyncIterator[None]:
+        await state.db.open()
+        tasks = [asyncio.create_task(task) for task in background_tasks(state)]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await state.valkey.close()
+            await state.db.close()
+
+    return run
 
 
 def api_router() -> Router:
@@ -83,32 +106,40 @@ def api_router() -> Router:
     )
 
 
+def cors(settings: Settings) -> CORSConfig | None:
+    """CORS for CORS_ORIGINS, off when it is empty."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Any:
     """Build the ASGI application for `settings` (default: read from the environment)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    state = build_state(settings)
     docs = [redoc, openapi_json] if settings.docs_enabled else []
     app = Litestar(
         route_handlers=[liveness, readiness, MetricsController, *docs, api_router()],
-        lifespan=[lifespan],
+        dependencies=dependencies(state),
+        lifespan=[lifespan(state)],
         on_startup=[drop_framework_400s] if settings.docs_enabled else [],
-        state=State({"settings": settings}),
+        state=state.as_litestar_state(),
         exception_handlers={Exception: problem_response},
         plugins=[StrictBodyPlugin()],
         before_request=check_body,
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=openapi_config(VERSION) if settings.docs_enabled else None,
-        cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_headers=CORS_ALLOW_HEADERS,
-            expose_headers=CORS_EXPOSE_HEADERS,
-            allow_credentials=False,
-            max_age=600,
-        )
-        if settings.cors_origins
-        else None,
+        openapi_config=openapi_config(version()) if settings.docs_enabled else None,
+        cors_config=cors(settings),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         logging_config=None,
         debug=False,
     )
-    return RequestContext(app, settings)
+    identify = bearer_identity(settings.auth.secret_key.encode())
+    return RequestContext(app, settings, state.limiter, identify)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.helpers import PASSWORD, assert_problem, bearer, login, register, unique_email
+from tests.support.http import PASSWORD, assert_problem, bearer, login, register, unique_email
 
 pytestmark = pytest.mark.anyio
 AUTH = "/api/v1/auth"

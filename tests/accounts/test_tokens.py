@@ -14,8 +14,8 @@ import jwt
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import TEST_SECRET
-from tests.helpers import assert_problem, bearer, login, register
+from tests.support.http import assert_problem, bearer, login, register
+from tests.support.services import TEST_SECRET
 
 pytestmark = pytest.mark.anyio
 ME = "/api/v1/users/me"

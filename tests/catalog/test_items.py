@@ -7,17 +7,11 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.catalog.support import ITEMS, make_item, new_sku, order
-from tests.helpers import admin, assert_problem, customer
+from tests.support.http import assert_problem, customer
+from tests.support.shop import ITEMS, make_item, new_sku, order
 
 pytestmark = pytest.mark.anyio
 FIELDS = {"id", "sku", "name", "description", "price_cents", "stock", "created_at", "updated_at"}
-
-
-@pytest.fixture
-async def admin_headers(client: AsyncTestClient[Any], services: Any) -> dict[str, str]:
-    _, headers = await admin(client, services.database_url)
-    return headers
 
 
 async def test_create_returns_201_location_etag_and_every_field(

@@ -9,17 +9,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from storefront.catalog.etags import if_match_versions, not_modified
-from storefront.db import load_queries
-from tests.catalog.support import ITEMS, make_item, order, sql
-from tests.helpers import admin, assert_problem, customer
+from storefront.catalog.queries import CatalogQueries
+from tests.support.http import assert_problem, customer
+from tests.support.shop import ITEMS, make_item, order, sql
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def admin_headers(client: AsyncTestClient[Any], services: Any) -> dict[str, str]:
-    _, headers = await admin(client, services.database_url)
-    return headers
 
 
 async def _all_pages(
@@ -104,7 +98,6 @@ async def test_bad_list_parameters_are_422(client: AsyncTestClient[Any], query: 
 
 
 async def test_search_uses_the_trigram_index(services: Any, clean: None) -> None:
-    queries = load_queries("catalog")
     connection = await asyncpg.connect(services.database_url)
     try:
         await connection.execute(
@@ -112,8 +105,8 @@ async def test_search_uses_the_trigram_index(services: Any, clean: None) -> None
             "SELECT 'TRGM-' || n, 'item ' || md5(n::text), 100, 1 FROM generate_series(1, 20000) AS n"
         )
         await connection.execute("VACUUM ANALYZE items")
-        rare = await connection.fetch(f"EXPLAIN {queries.search_items}", None, None, None, 21, "needle")
-        first_page = await connection.fetch(f"EXPLAIN {queries.list_items}", None, None, None, 21)
+        rare = await connection.fetch(f"EXPLAIN {CatalogQueries.search_items.sql}", None, None, None, 21, "needle")
+        first_page = await connection.fetch(f"EXPLAIN {CatalogQueries.list_items.sql}", None, None, None, 21)
         await connection.execute("TRUNCATE items CASCADE")
     finally:
         await connection.close()

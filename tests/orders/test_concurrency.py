@@ -9,8 +9,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.catalog.support import ITEMS, ORDERS, make_item, order, stock_of
-from tests.helpers import admin, customer
+from tests.support.http import admin, customer
+from tests.support.shop import ITEMS, ORDERS, make_item, order, stock_of
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from storefront.config import Settings
-from storefront.db import Database
 from storefront.orders import idempotency, service
-from tests.catalog.support import ITEMS, ORDERS, make_item, order_body, sql, stock_of
-from tests.helpers import admin, assert_problem, customer
+from storefront.platform.db import Database
+from storefront.platform.settings import Settings
+from tests.support.http import admin, assert_problem, customer
+from tests.support.shop import ITEMS, ORDERS, make_item, order_body, sql, stock_of
 
 pytestmark = pytest.mark.anyio
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -106,7 +106,7 @@ async def test_schema_failures_and_server_errors_are_not_stored(
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(service, "place_order", broken)
+        patch.setattr(service, "place_order_in", broken)
         failed = await client.post(ORDERS, json=order_body((item["id"], 1)), headers=_keyed(headers, "k2"))
     assert_problem(failed, 500, "internal-error")
     retried = await client.post(ORDERS, json=order_body((item["id"], 1)), headers=_keyed(headers, "k2"))
@@ -148,7 +148,7 @@ async def test_expired_keys_are_reusable_and_purged(
     await sql(
         services.database_url, "UPDATE idempotency_keys SET expires_at = now() - interval '1 s' WHERE key = 'old'"
     )
-    db = await Database.open(settings)
+    db = await Database(settings).open()
     try:
         assert await idempotency.purge_expired(db) == 1
         assert await idempotency.purge_expired(db) == 0

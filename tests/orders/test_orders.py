@@ -8,18 +8,11 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from storefront.db import query_observers
-from tests.catalog.support import ITEMS, ORDERS, make_item, order, order_body, stock_of
-from tests.helpers import admin, assert_problem, customer
+from tests.support.http import assert_problem, customer
+from tests.support.shop import ITEMS, ORDERS, make_item, order, order_body, stock_of
 
 pytestmark = pytest.mark.anyio
 MISSING = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-async def admin_headers(client: AsyncTestClient[Any], services: Any) -> dict[str, str]:
-    _, headers = await admin(client, services.database_url)
-    return headers
 
 
 async def test_place_order_copies_prices_and_takes_stock(
@@ -217,20 +210,18 @@ async def test_cancel_restocks_a_deleted_item(
     assert (await client.get(f"{ORDERS}/{placed['id']}", headers=headers)).json()["lines"] == placed["lines"]
 
 
-async def _queries_for(client: AsyncTestClient[Any], url: str, headers: dict[str, str]) -> tuple[int, Any]:
-    seen: list[str] = []
-    query_observers.append(seen.append)
-    try:
-        response = await client.get(url, headers=headers)
-        await asyncio.sleep(0)  # asyncpg reports queries through call_soon
-    finally:
-        query_observers.remove(seen.append)
+async def _queries_for(
+    client: AsyncTestClient[Any], url: str, headers: dict[str, str], seen: list[str]
+) -> tuple[int, Any]:
+    seen.clear()
+    response = await client.get(url, headers=headers)
+    await asyncio.sleep(0)  # asyncpg reports queries through call_soon
     assert response.status_code == 200
     return len(seen), response.json()
 
 
 async def test_order_list_query_count_does_not_grow_with_the_page(
-    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
+    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str], executed_queries: list[str]
 ) -> None:
     a = await make_item(client, admin_headers, stock=1000)
     b = await make_item(client, admin_headers, stock=1000)
@@ -240,8 +231,8 @@ async def test_order_list_query_count_does_not_grow_with_the_page(
     results = await asyncio.gather(*(order(client, many, (a["id"], 1), (b["id"], 2)) for _ in range(50)))
     assert {r.status_code for r in results} == {201}
 
-    few_queries, few = await _queries_for(client, f"{ORDERS}?limit=100", one)
-    many_queries, lots = await _queries_for(client, f"{ORDERS}?limit=100", many)
+    few_queries, few = await _queries_for(client, f"{ORDERS}?limit=100", one, executed_queries)
+    many_queries, lots = await _queries_for(client, f"{ORDERS}?limit=100", many, executed_queries)
     assert (len(few["items"]), len(lots["items"])) == (1, 50)
     assert all(len(o["lines"]) == 2 for o in lots["items"])
     assert few_queries == many_queries

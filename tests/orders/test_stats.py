@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from storefront.orders import stats
-from tests.catalog.support import ITEMS, ORDERS, make_item, order
-from tests.helpers import admin, assert_problem, customer
+from tests.support.http import admin, assert_problem, customer
+from tests.support.shop import ITEMS, ORDERS, make_item, order
 
 pytestmark = pytest.mark.anyio
 STATS = "/api/v1/stats"

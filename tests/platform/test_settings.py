@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import storefront
-from storefront.config import SettingsError, load_settings
+from storefront.platform.settings import SettingsError, load_settings
 
 SRC = str(Path(storefront.__file__).resolve().parents[1])
 

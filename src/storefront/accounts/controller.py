@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import CacheControlHeader, State
-from litestar.di import Provide
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from storefront.accounts import service
-from storefront.accounts.guards import ADMIN, AUTHENTICATED, SECURITY, Current, admin_only, current_user
+from storefront.accounts.guards import AUTHENTICATED, CALLER, SECURITY, CallerDep, admin_only
+from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     AdminUserUpdate,
     LoginIn,
@@ -25,13 +26,15 @@ from storefront.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from storefront.openapi import BODY, problems
-from storefront.pagination import Cursor, PageLimit
-from storefront.ratelimit import client_ip
-from storefront.schemas import Page
+from storefront.web.client_ip import ClientIp
+from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
+from storefront.web.openapi import BODY, problems
+from storefront.web.pagination import Cursor, PageLimit
+from storefront.web.schemas import Page
+from storefront.web.state import AuthSettingsDep, DatabaseDep
 
-FORM = "application/x-www-form-urlencoded"
 NO_STORE = CacheControlHeader(no_store=True)
+AuthLimitsDep = NamedDependency[AuthLimits]
 
 
 @dataclass
@@ -57,13 +60,6 @@ class LoginOperation(Operation):
             )
 
 
-AnyRequest = Request[Any, Any, Any]
-
-
-def _ip(request: AnyRequest) -> str:
-    return client_ip(request.scope, request.app.state.settings.limits.trusted_proxies)  # type: ignore[arg-type]
-
-
 def _created(user: UserOut) -> Response[UserOut]:
     return Response(user, status_code=201, headers={"Location": f"/api/v1/users/{user.id}"})
 
@@ -76,9 +72,11 @@ class AuthController(Controller):
     cache_control = NO_STORE
 
     @post("/register", status_code=201, responses=problems(409, *BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
-    async def register(self, request: AnyRequest, state: State, data: JSONBody[RegisterIn]) -> Response[UserOut]:
+    async def register(
+        self, db: DatabaseDep, auth_limits: AuthLimitsDep, client_ip: ClientIp, data: JSONBody[RegisterIn]
+    ) -> Response[UserOut]:
         """Create a customer account."""
-        return _created(await service.register(state.db, state.auth_limits, _ip(request), data))
+        return _created(await service.register(db, auth_limits, client_ip, data))
 
     @post(
         "/login",
@@ -87,28 +85,33 @@ class AuthController(Controller):
         opt={"form_media_types": (FORM,)},
         operation_class=LoginOperation,
     )
-    async def login(self, request: AnyRequest, state: State, data: JSONBody[LoginIn]) -> TokenPair:
+    async def login(
+        self,
+        db: DatabaseDep,
+        auth: AuthSettingsDep,
+        auth_limits: AuthLimitsDep,
+        client_ip: ClientIp,
+        data: JSONBody[LoginIn],
+    ) -> TokenPair:
         """Exchange email and password (JSON, or the OAuth2 password form) for a token pair."""
-        return await service.login(
-            state.db, state.settings.auth, state.auth_limits, _ip(request), data.email, data.password
-        )
+        return await service.login(db, auth, auth_limits, client_ip, data.email, data.password)
 
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
-    async def refresh(self, state: State, data: JSONBody[RefreshIn]) -> TokenPair:
+    async def refresh(self, db: DatabaseDep, auth: AuthSettingsDep, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token; reusing a rotated-out token revokes its whole session."""
-        return await service.refresh(state.db, state.settings.auth, data.refresh_token)
+        return await service.refresh(db, auth, data.refresh_token)
 
     @post(
         "/logout",
         status_code=204,
         guards=AUTHENTICATED,
         security=SECURITY,
-        dependencies={"current": Provide(current_user, sync_to_thread=False)},
+        dependencies=CALLER,
         responses=problems(401, *BODY),
     )
-    async def logout(self, state: State, current: Current, data: JSONBody[RefreshIn]) -> None:
+    async def logout(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[RefreshIn]) -> None:
         """End the session: its refresh tokens and every access token carrying its `sid`."""
-        await service.logout(state.db, current, data.refresh_token)
+        await service.logout(db, caller, data.refresh_token)
 
 
 class UsersController(Controller):
@@ -118,55 +121,52 @@ class UsersController(Controller):
     tags = ["users"]
     guards = AUTHENTICATED
     security = SECURITY
-    dependencies = {"current": Provide(current_user, sync_to_thread=False)}
+    dependencies = CALLER
 
     @get("/me", cache_control=NO_STORE, responses=problems(401))
-    async def me(self, current: Current) -> UserOut:
+    async def me(self, caller: CallerDep) -> UserOut:
         """The caller's account."""
-        return current.user
+        return caller.user
 
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def update_me(self, state: State, current: Current, data: JSONBody[ProfileUpdate]) -> UserOut:
+    async def update_me(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`."""
-        return await service.update_me(state.db, current, data)
+        return await service.update_me(db, caller, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
-    async def change_password(self, state: State, current: Current, data: JSONBody[PasswordChange]) -> None:
+    async def change_password(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[PasswordChange]) -> None:
         """Set a new password; every other session is revoked, this one is kept."""
-        await service.change_password(state.db, current, data)
+        await service.change_password(db, caller, data)
 
     @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409))
-    async def delete_me(self, state: State, current: Current) -> None:
+    async def delete_me(self, db: DatabaseDep, caller: CallerDep) -> None:
         """Soft-delete the caller's account (not the last active admin)."""
-        await service.delete_user(state.db, current.id)
+        await service.delete_user(db, caller.id)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(
         self,
-        state: State,
-        limit: PageLimit = 20,
+        db: DatabaseDep,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of email or name.")] = None,
         role: FromQuery[Role | None] = None,
         is_active: FromQuery[bool | None] = None,
     ) -> Page[UserOut]:
         """Admins: every non-deleted user, newest first, keyset-paginated."""
-        return await service.list_users(state.db, limit, cursor, q, role, is_active)
+        return await service.list_users(db, limit, cursor, q, role, is_active)
 
     @get("/{user_id:uuid}", responses=problems(401, 404))
-    async def get_user(self, state: State, current: Current, user_id: FromPath[UUID]) -> UserOut:
+    async def get_user(self, db: DatabaseDep, caller: CallerDep, user_id: FromPath[UUID]) -> UserOut:
         """A user: the caller themself, or anyone for an admin."""
-        return await service.get_user(state.db, current, user_id)
+        return await service.get_user(db, caller, user_id)
 
     @patch("/{user_id:uuid}", guards=[admin_only], responses=problems(401, 403, 404, 409, *BODY))
-    async def update_user(self, state: State, user_id: FromPath[UUID], data: JSONBody[AdminUserUpdate]) -> UserOut:
+    async def update_user(self, db: DatabaseDep, user_id: FromPath[UUID], data: JSONBody[AdminUserUpdate]) -> UserOut:
         """Admins: change a user's name, role or activity."""
-        return await service.admin_update(state.db, user_id, data)
+        return await service.admin_update(db, user_id, data)
 
     @delete("/{user_id:uuid}", status_code=204, guards=[admin_only], responses=problems(401, 403, 404, 409))
-    async def delete_user(self, state: State, user_id: FromPath[UUID]) -> None:
+    async def delete_user(self, db: DatabaseDep, user_id: FromPath[UUID]) -> None:
         """Admins: soft-delete a user (not the last active admin)."""
-        await service.delete_user(state.db, user_id)
-
-
-__all__ = ["ADMIN", "AuthController", "UsersController"]
+        await service.delete_user(db, user_id)

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from storefront.errors import invalid
-from storefront.schemas import RequestStruct, ResponseStruct
+from storefront.web.schemas import RequestStruct, ResponseStruct
 
 Email = Annotated[
     str,
@@ -21,9 +21,26 @@ Email = Annotated[
         examples=["ada@example.com"],
     ),
 ]
-Password = Annotated[str, Meta(min_length=8, max_length=128, description="8-128 characters, any Unicode.")]
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+Password = Annotated[
+    str,
+    Meta(
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, any Unicode.",
+    ),
+]
 AnyPassword = Annotated[str, Meta(max_length=1024)]
-FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+FULL_NAME_MAX = 100
+FullName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=FULL_NAME_MAX,
+        description=f"1-{FULL_NAME_MAX} characters after trimming.",
+        examples=["Ada Lovelace"],
+    ),
+]
 Role = Literal["customer", "admin"]
 RefreshToken = Annotated[str, Meta(min_length=1, max_length=512)]
 
@@ -35,8 +52,8 @@ def normalize_email(email: str) -> str:
 
 def _clean_name(name: str, field: str = "full_name") -> str:
     cleaned = name.strip()
-    if not 1 <= len(cleaned) <= 100:
-        raise invalid(field, "must be 1-100 characters after trimming")
+    if not cleaned:
+        raise invalid(field, f"must be 1-{FULL_NAME_MAX} characters after trimming")
     return cleaned
 
 
@@ -130,15 +147,15 @@ class UserOut(ResponseStruct):
 
     @classmethod
     def from_row(cls, row: Any) -> UserOut:
-        """Build from a row with the seven public columns in order."""
+        """Build from a row with the public user columns (by name)."""
         return cls(
-            id=row[0],
-            email=row[1],
-            full_name=row[2],
-            role=row[3],
-            is_active=row[4],
-            created_at=row[5],
-            updated_at=row[6],
+            id=row["id"],
+            email=row["email"],
+            full_name=row["full_name"],
+            role=row["role"],
+            is_active=row["is_active"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
 

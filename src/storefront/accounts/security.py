@@ -17,9 +17,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from storefront.accounts.tokens import ALGORITHM, verify_access_token
-from storefront.config import AuthSettings
+from storefront.accounts.tokens import ALGORITHM, AUDIENCE, ISSUER, verify_access_token
 from storefront.errors import Unauthenticated
+from storefront.platform.settings import AuthSettings
 
 _hasher = PasswordHasher()
 HASH_THREADS = 2
@@ -90,8 +90,8 @@ def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.
         "nbf": now,
         "exp": now + auth.access_ttl_seconds,
         "jti": uuid.uuid4().hex,
-        "iss": auth.issuer,
-        "aud": auth.audience,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
         "typ": "access",
     }
     return jwt.encode(claims, auth.secret_key, algorithm=ALGORITHM)
@@ -99,7 +99,7 @@ def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.
 
 def decode_access_token(auth: AuthSettings, token: str) -> tuple[uuid.UUID, uuid.UUID]:
     """(user id, session id) of a valid access token; anything else is 401."""
-    ids = verify_access_token(token, auth.secret_key.encode(), issuer=auth.issuer, audience=auth.audience)
+    ids = verify_access_token(token, auth.secret_key.encode())
     if ids is None:
         raise Unauthenticated("Invalid or expired access token.")
     return ids

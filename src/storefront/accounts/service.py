@@ -7,7 +7,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from storefront.accounts.guards import CurrentUser
+from storefront.accounts.caller import Caller
+from storefront.accounts.limits import AuthLimits
+from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import (
     AdminUserUpdate,
     PasswordChange,
@@ -25,19 +27,13 @@ from storefront.accounts.security import (
     refresh_token_hash,
     verify_password,
 )
-from storefront.config import AuthSettings
-from storefront.db import Database, load_queries
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
-from storefront.pagination import decode_cursor, like_escape, page_of
-from storefront.ratelimit import AuthLimits
-from storefront.schemas import Page
+from storefront.platform.db import Database
+from storefront.platform.settings import AuthSettings
+from storefront.web.pagination import decode_cursor, like_escape, page_of
+from storefront.web.schemas import Page, or_none
 
-Q = load_queries("accounts")
 BAD_CREDENTIALS = "Incorrect email or password."
-
-
-def _value(value: object) -> object:
-    return None if value is msgspec.UNSET else value
 
 
 async def register(db: Database, limits: AuthLimits, ip: str, data: RegisterIn) -> UserOut:
@@ -46,7 +42,7 @@ async def register(db: Database, limits: AuthLimits, ip: str, data: RegisterIn) 
     password_hash = await hash_password(data.password)
     try:
         async with db.acquire() as conn:
-            row = await conn.fetchrow(Q.insert_user, data.email, data.full_name, password_hash, "customer")
+            row = await Q.insert_user(conn, data.email, data.full_name, password_hash, "customer")
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
     return UserOut.from_row(row)
@@ -54,7 +50,7 @@ async def register(db: Database, limits: AuthLimits, ip: str, data: RegisterIn) 
 
 async def _store_refresh_token(conn: asyncpg.Connection, auth: AuthSettings, session_id: UUID) -> str:
     token, token_hash = new_refresh_token()
-    await conn.execute(Q.insert_refresh_token, token_hash, session_id, float(auth.refresh_ttl_seconds))
+    await Q.insert_refresh_token(conn, token_hash, session_id, float(auth.refresh_ttl_seconds))
     return token
 
 
@@ -70,14 +66,14 @@ def _pair(auth: AuthSettings, user_id: UUID, session_id: UUID, refresh_token: st
 async def check_credentials(db: Database, email: str, password: str) -> UUID | None:
     """The user id for a right password on an active account, else None (same work either way)."""
     async with db.acquire() as conn:
-        row = await conn.fetchrow(Q.get_credentials, email)
+        row = await Q.get_credentials(conn, email)
     ok = await verify_password(row["password_hash"] if row else None, password)
     if row is None or not ok or not row["is_active"]:
         return None
     if needs_rehash(row["password_hash"]):
         new_hash = await hash_password(password)
         async with db.acquire() as conn:
-            await conn.execute(Q.set_password_hash, row["id"], new_hash)
+            await Q.set_password_hash(conn, row["id"], new_hash)
     return row["id"]  # type: ignore[no-any-return]
 
 
@@ -91,7 +87,7 @@ async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, e
         raise Unauthenticated(BAD_CREDENTIALS)
     await limits.login_succeeded(email)
     async with db.transaction() as conn:
-        session_id = await conn.fetchval(Q.insert_session, user_id)
+        session_id = await Q.insert_session(conn, user_id)
         token = await _store_refresh_token(conn, auth, session_id)
     return _pair(auth, user_id, session_id, token)
 
@@ -100,51 +96,51 @@ async def refresh(db: Database, auth: AuthSettings, token: str) -> TokenPair:
     """Rotate a refresh token; presenting a rotated-out one revokes its whole family."""
     token_hash = refresh_token_hash(token)
     async with db.transaction() as conn:
-        row = await conn.fetchrow(Q.rotate_refresh_token, token_hash)
+        row = await Q.rotate_refresh_token(conn, token_hash)
         if row is not None:
             new_token = await _store_refresh_token(conn, auth, row["session_id"])
             return _pair(auth, row["user_id"], row["session_id"], new_token)
     async with db.acquire() as conn:
-        known = await conn.fetchrow(Q.find_refresh_token, token_hash)
+        known = await Q.find_refresh_token(conn, token_hash)
         if known is not None and known["rotated_at"] is not None:
-            await conn.execute(Q.revoke_session, known["session_id"])
+            await Q.revoke_session(conn, known["session_id"])
             raise Unauthenticated("This refresh token was already used; the session has been revoked.")
     raise Unauthenticated("Invalid, expired or revoked refresh token.")
 
 
-async def logout(db: Database, current: CurrentUser, token: str) -> None:
+async def logout(db: Database, caller: Caller, token: str) -> None:
     """Revoke the caller's session (its refresh tokens and access tokens), and the token's, if theirs."""
     async with db.transaction() as conn:
-        await conn.execute(Q.revoke_session, current.session_id)
-        known = await conn.fetchrow(Q.find_refresh_token, refresh_token_hash(token))
-        if known is not None and known["user_id"] == current.id:
-            await conn.execute(Q.revoke_session, known["session_id"])
+        await Q.revoke_session(conn, caller.session_id)
+        known = await Q.find_refresh_token(conn, refresh_token_hash(token))
+        if known is not None and known["user_id"] == caller.id:
+            await Q.revoke_session(conn, known["session_id"])
 
 
 async def _require_password(db: Database, user_id: UUID, password: str) -> None:
     async with db.acquire() as conn:
-        password_hash = await conn.fetchval(Q.get_password_hash, user_id)
+        password_hash = await Q.get_password_hash(conn, user_id)
     if not await verify_password(password_hash, password):
         raise ValidationFailed.on("current_password", "is incorrect")
 
 
-async def change_password(db: Database, current: CurrentUser, data: PasswordChange) -> None:
+async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
     """Set a new password and revoke every other session; the caller's stays."""
-    await _require_password(db, current.id, data.current_password)
+    await _require_password(db, caller.id, data.current_password)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
-        await conn.execute(Q.set_password_hash, current.id, new_hash)
-        await conn.execute(Q.revoke_other_sessions, current.id, current.session_id)
+        await Q.set_password_hash(conn, caller.id, new_hash)
+        await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
 
 
-async def update_me(db: Database, current: CurrentUser, data: ProfileUpdate) -> UserOut:
+async def update_me(db: Database, caller: Caller, data: ProfileUpdate) -> UserOut:
     """Change the caller's name, or email (with the current password)."""
-    if data.email is not msgspec.UNSET and data.email != current.user.email:
+    if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
-        await _require_password(db, current.id, data.current_password)
+        await _require_password(db, caller.id, data.current_password)
     try:
         async with db.acquire() as conn:
-            row = await conn.fetchrow(Q.update_profile, current.id, _value(data.full_name), _value(data.email))
+            row = await Q.update_profile(conn, caller.id, or_none(data.full_name), or_none(data.email))
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
     if row is None:
@@ -154,8 +150,8 @@ async def update_me(db: Database, current: CurrentUser, data: ProfileUpdate) -> 
 
 async def _lock_target(conn: asyncpg.Connection, user_id: UUID, still_admin: bool) -> None:
     """Lock the admins, then the target; refuse (409) to leave no active admin."""
-    admins = [row["id"] for row in await conn.fetch(Q.lock_active_admins)]
-    target = await conn.fetchrow(Q.get_user_for_update, user_id)
+    admins = [row["id"] for row in await Q.lock_active_admins(conn)]
+    target = await Q.get_user_for_update(conn, user_id)
     if target is None:
         raise NotFound("No such user.")
     if not still_admin and admins == [user_id]:
@@ -166,33 +162,33 @@ async def delete_user(db: Database, user_id: UUID) -> None:
     """Soft delete: inactive, sessions revoked, email reserved, orders kept; never the last admin."""
     async with db.transaction() as conn:
         await _lock_target(conn, user_id, still_admin=False)
-        await conn.execute(Q.soft_delete_user, user_id)
-        await conn.execute(Q.revoke_user_sessions, user_id)
+        await Q.soft_delete_user(conn, user_id)
+        await Q.revoke_user_sessions(conn, user_id)
 
 
 async def admin_update(db: Database, user_id: UUID, data: AdminUserUpdate) -> UserOut:
     """Change name, role or activity; never demote or deactivate the last active admin."""
     async with db.transaction() as conn:
-        current = await conn.fetchrow(Q.get_user_for_update, user_id)
-        if current is None:
+        target = await Q.get_user_for_update(conn, user_id)
+        if target is None:
             raise NotFound("No such user.")
-        role: Role = current["role"] if data.role is msgspec.UNSET else data.role
-        active = current["is_active"] if data.is_active is msgspec.UNSET else data.is_active
+        role: Role = target["role"] if data.role is msgspec.UNSET else data.role
+        active = target["is_active"] if data.is_active is msgspec.UNSET else data.is_active
         await _lock_target(conn, user_id, still_admin=role == "admin" and active)
-        row = await conn.fetchrow(
-            Q.admin_update_user, user_id, _value(data.full_name), _value(data.role), _value(data.is_active)
+        row = await Q.admin_update_user(
+            conn, user_id, or_none(data.full_name), or_none(data.role), or_none(data.is_active)
         )
         if data.is_active is False:
-            await conn.execute(Q.revoke_user_sessions, user_id)
+            await Q.revoke_user_sessions(conn, user_id)
     return UserOut.from_row(row)
 
 
-async def get_user(db: Database, current: CurrentUser, user_id: UUID) -> UserOut:
+async def get_user(db: Database, caller: Caller, user_id: UUID) -> UserOut:
     """A user, to themself or an admin; anyone else (or a deleted user) gets 404."""
-    if user_id != current.id and not current.is_admin:
+    if user_id != caller.id and not caller.is_admin:
         raise NotFound("No such user.")
     async with db.acquire() as conn:
-        row = await conn.fetchrow(Q.get_user, user_id)
+        row = await Q.get_user(conn, user_id)
     if row is None:
         raise NotFound("No such user.")
     return UserOut.from_row(row)
@@ -205,6 +201,6 @@ async def list_users(
     after_ts, after_id = decode_cursor(cursor)
     pattern = None if q is None else like_escape(q)
     async with db.acquire() as conn:
-        rows = await conn.fetch(Q.list_users, pattern, role, is_active, after_ts, after_id, limit + 1)
+        rows = await Q.list_users(conn, pattern, role, is_active, after_ts, after_id, limit + 1)
     items, next_cursor = page_of(rows, limit, UserOut.from_row)
     return Page(items=items, next_cursor=next_cursor)

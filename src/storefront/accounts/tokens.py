@@ -1,4 +1,5 @@
-"""Access-token verification, free of any framework import (the bench's ceiling uses it too)."""
+"""Access-token verification and the bearer identity of a raw ASGI scope, free of any framework
+import (the outer ASGI layer and the bench's ceiling use them too)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import jwt
 import msgspec
 
 ALGORITHM = "HS256"
+ISSUER = "storefront"
+AUDIENCE = "storefront-api"
 LEEWAY_SECONDS = 5
+DECODED = "auth"
+"""Scope key of `(token, user id, session id)` once a valid bearer token was decoded for a request."""
 # The one header this service issues (PyJWT's own encoding of {"alg": "HS256", "typ": "JWT"}).
 _HEADER = jwt.encode({}, "k" * 32, algorithm=ALGORITHM).split(".")[0]
 
@@ -38,7 +45,7 @@ def _b64decode(segment: str) -> bytes:
 
 
 def verify_access_token(
-    token: str, key: bytes, *, issuer: str = "storefront", audience: str = "storefront-api"
+    token: str, key: bytes, *, issuer: str = ISSUER, audience: str = AUDIENCE
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(user id, session id) of a valid access token, else None.
 
@@ -70,3 +77,28 @@ def verify_access_token(
         return uuid.UUID(claims.sub), uuid.UUID(claims.sid)
     except ValueError:
         return None
+
+
+def bearer_token(scope: dict[str, Any]) -> str | None:
+    """The token of the `Authorization: Bearer …` header (never the query string), if any."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[:7].lower() != b"bearer ":
+                return None
+            return value[7:].decode("latin-1").strip() or None
+    return None
+
+
+def bearer_identity(key: bytes) -> Callable[[dict[str, Any]], str | None]:
+    """`identify(scope)` for the outer layer: the user id of a valid bearer token, else None; the
+    decoded token is left in the scope, so the auth guard does not decode it again."""
+
+    def identify(scope: dict[str, Any]) -> str | None:
+        token = bearer_token(scope)
+        ids = verify_access_token(token, key) if token else None
+        if ids is None:
+            return None
+        scope[DECODED] = (token, *ids)
+        return str(ids[0])
+
+    return identify

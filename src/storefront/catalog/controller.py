@@ -6,18 +6,20 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from storefront.accounts.guards import ADMIN, SECURITY
 from storefront.catalog import service
+from storefront.catalog.cached import POPULAR_MAX, shop_changed
 from storefront.catalog.etags import etag, if_match_versions, not_modified
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
-from storefront.catalog.views import shop_changed
-from storefront.openapi import BODY, problems
-from storefront.pagination import Cursor, PageLimit
-from storefront.schemas import Page
+from storefront.web.conventions import DEFAULT_PAGE_SIZE
+from storefront.web.openapi import BODY, problems
+from storefront.web.pagination import Cursor, PageLimit
+from storefront.web.schemas import Page
+from storefront.web.state import DatabaseDep, ValkeyDep
 
 IfMatch = Annotated[
     str | None,
@@ -31,6 +33,7 @@ ETAG = ResponseHeader(
     name="ETag", description="Strong entity tag of this version of the item.", documentation_only=True
 )
 LOCATION = ResponseHeader(name="Location", description="URL of the new item.", documentation_only=True)
+POPULAR_DEFAULT = 10
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="Not modified (the ETag still matches)")}
 
 
@@ -50,8 +53,8 @@ class ItemsController(Controller):
     @get("/", responses=problems(422))
     async def list_items(
         self,
-        state: State,
-        limit: PageLimit = 20,
+        db: DatabaseDep,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of the name, any case.")] = None,
         in_stock: Annotated[
@@ -59,23 +62,26 @@ class ItemsController(Controller):
         ] = None,
     ) -> Page[ItemOut]:
         """Live items, newest first, keyset-paginated."""
-        return await service.list_items(state.db, limit, cursor, q, in_stock)
+        return await service.list_items(db, limit, cursor, q, in_stock)
 
     @get("/popular", responses=problems(422))
     async def popular_items(
         self,
-        state: State,
-        limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many (1-50).")] = 10,
+        db: DatabaseDep,
+        valkey: ValkeyDep,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=POPULAR_MAX, description=f"How many (1-{POPULAR_MAX}).")
+        ] = POPULAR_DEFAULT,
     ) -> Page[PopularItem]:
         """The most ordered live items (units in placed orders, last 30 days); never paginated."""
-        return await service.popular_items(state.db, state.cache, limit)
+        return await service.popular_items(db, valkey, limit)
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
-        self, state: State, item_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self, db: DatabaseDep, item_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[ItemOut]:
         """One live item with its strong ETag."""
-        item, version = await service.get_item(state.db, item_id)
+        item, version = await service.get_item(db, item_id)
         if not_modified(if_none_match, version):
             not_modified_response: Response[Any] = Response(None, status_code=304, headers={"ETag": etag(version)})
             return not_modified_response
@@ -89,10 +95,10 @@ class ItemsController(Controller):
         response_headers=[ETAG, LOCATION],
         responses=problems(401, 403, 409, *BODY),
     )
-    async def create_item(self, state: State, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
+    async def create_item(self, db: DatabaseDep, valkey: ValkeyDep, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
         """Admins: add an item (201 with `Location` and `ETag`)."""
-        item, version = await service.create_item(state.db, data)
-        await shop_changed(state.cache)
+        item, version = await service.create_item(db, data)
+        await shop_changed(valkey)
         return _tagged(item, version, 201)
 
     @patch(
@@ -103,15 +109,22 @@ class ItemsController(Controller):
         responses=problems(401, 403, 404, 409, 412, *BODY),
     )
     async def update_item(
-        self, state: State, item_id: FromPath[UUID], data: JSONBody[ItemUpdate], if_match: IfMatch = None
+        self,
+        db: DatabaseDep,
+        valkey: ValkeyDep,
+        item_id: FromPath[UUID],
+        data: JSONBody[ItemUpdate],
+        if_match: IfMatch = None,
     ) -> Response[ItemOut]:
         """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
-        item, version = await service.update_item(state.db, item_id, data, if_match_versions(if_match))
-        await shop_changed(state.cache)
+        item, version = await service.update_item(db, item_id, data, if_match_versions(if_match))
+        await shop_changed(valkey)
         return _tagged(item, version)
 
     @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
-    async def delete_item(self, state: State, item_id: FromPath[UUID], if_match: IfMatch = None) -> None:
+    async def delete_item(
+        self, db: DatabaseDep, valkey: ValkeyDep, item_id: FromPath[UUID], if_match: IfMatch = None
+    ) -> None:
         """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
-        await service.delete_item(state.db, item_id, if_match_versions(if_match))
-        await shop_changed(state.cache)
+        await service.delete_item(db, item_id, if_match_versions(if_match))
+        await shop_changed(valkey)

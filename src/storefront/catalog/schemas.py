@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from storefront.errors import invalid
-from storefront.schemas import Cents, Count, RequestStruct, ResponseStruct
+from storefront.web.schemas import Cents, Count, RequestStruct, ResponseStruct
 
 Sku = Annotated[
     str,
@@ -74,16 +74,16 @@ class ItemOut(ResponseStruct):
 
     @classmethod
     def from_row(cls, row: Any) -> ItemOut:
-        """Build from an item row (id, sku, name, description, price_cents, stock, created_at, updated_at…)."""
+        """Build from an item row (by column name)."""
         return cls(
-            id=row[0],
-            sku=row[1],
-            name=row[2],
-            description=row[3],
-            price_cents=row[4],
-            stock=row[5],
-            created_at=row[6],
-            updated_at=row[7],
+            id=row["id"],
+            sku=row["sku"],
+            name=row["name"],
+            description=row["description"],
+            price_cents=row["price_cents"],
+            stock=row["stock"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
 
@@ -94,5 +94,5 @@ class PopularItem(ItemOut):
 
     @classmethod
     def from_row(cls, row: Any) -> PopularItem:
-        """Build from a `popular_items` row (an item row, its version, then units_ordered)."""
-        return cls(**msgspec.structs.asdict(ItemOut.from_row(row)), units_ordered=row[9])
+        """Build from a `popular_items` row (an item row and its `units_ordered`)."""
+        return cls(**msgspec.structs.asdict(ItemOut.from_row(row)), units_ordered=row["units_ordered"])

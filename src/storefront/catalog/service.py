@@ -5,27 +5,22 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
-from storefront.cache import Cache
+from storefront.catalog.cached import POPULAR_ITEMS, POPULAR_MAX
+from storefront.catalog.queries import CatalogQueries as Q
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
-from storefront.catalog.views import POPULAR, POPULAR_MAX
-from storefront.db import Database, load_queries
 from storefront.errors import Conflict, NotFound, PreconditionFailed
-from storefront.pagination import decode_cursor, like_escape, page_of
-from storefront.schemas import Page
+from storefront.platform.db import Database
+from storefront.platform.valkey import ValkeyClient
+from storefront.web.pagination import decode_cursor, like_escape, page_of
+from storefront.web.schemas import Page, or_none
 
-Q = load_queries("catalog")
 NO_ITEM = "No such item."
 STALE = "The item changed since the ETag you sent (If-Match); fetch it again."
 SKU_TAKEN = "An item with this SKU already exists (deleted items keep their SKU)."
 
 Versioned = tuple[ItemOut, int]
 """An item and its version (the ETag's source)."""
-
-
-def _value(value: object) -> object:
-    return None if value is msgspec.UNSET else value
 
 
 def _versioned(row: asyncpg.Record) -> Versioned:
@@ -36,9 +31,7 @@ async def create_item(db: Database, data: ItemCreate) -> Versioned:
     """Add an item; a taken SKU is 409."""
     try:
         async with db.acquire() as conn:
-            row = await conn.fetchrow(
-                Q.insert_item, data.sku, data.name, data.description, data.price_cents, data.stock
-            )
+            row = await Q.insert_item(conn, data.sku, data.name, data.description, data.price_cents, data.stock)
     except asyncpg.UniqueViolationError:
         raise Conflict(SKU_TAKEN) from None
     return _versioned(row)
@@ -47,7 +40,7 @@ async def create_item(db: Database, data: ItemCreate) -> Versioned:
 async def get_item(db: Database, item_id: UUID) -> Versioned:
     """A live item and its version; deleted or unknown → 404."""
     async with db.acquire() as conn:
-        row = await conn.fetchrow(Q.get_item, item_id)
+        row = await Q.get_item(conn, item_id)
     if row is None:
         raise NotFound(NO_ITEM)
     return _versioned(row)
@@ -55,17 +48,17 @@ async def get_item(db: Database, item_id: UUID) -> Versioned:
 
 async def _missing_or_stale(conn: asyncpg.Connection, item_id: UUID) -> Exception:
     """Why a conditional write matched no row: 404 when the item is gone, else 412."""
-    exists = await conn.fetchval(Q.get_item_version, item_id)
+    exists = await Q.get_item_version(conn, item_id)
     return NotFound(NO_ITEM) if exists is None else PreconditionFailed(STALE)
 
 
 async def update_item(db: Database, item_id: UUID, data: ItemUpdate, if_match: list[int] | None) -> Versioned:
     """Apply the given fields if the item still has one of the `if_match` versions (None: any)."""
-    values = (_value(data.sku), _value(data.name), _value(data.description))
-    amounts = (_value(data.price_cents), _value(data.stock))
+    values = (or_none(data.sku), or_none(data.name), or_none(data.description))
+    amounts = (or_none(data.price_cents), or_none(data.stock))
     try:
         async with db.acquire() as conn:
-            row = await conn.fetchrow(Q.update_item, item_id, *values, *amounts, if_match)
+            row = await Q.update_item(conn, item_id, *values, *amounts, if_match)
             if row is None:
                 raise await _missing_or_stale(conn, item_id)
     except asyncpg.UniqueViolationError:
@@ -76,7 +69,7 @@ async def update_item(db: Database, item_id: UUID, data: ItemUpdate, if_match: l
 async def delete_item(db: Database, item_id: UUID, if_match: list[int] | None) -> None:
     """Soft-delete: the item leaves reads and ordering but stays in order history."""
     async with db.acquire() as conn:
-        deleted = await conn.fetchval(Q.delete_item, item_id, if_match)
+        deleted = await Q.delete_item(conn, item_id, if_match)
         if deleted is None:
             raise await _missing_or_stale(conn, item_id)
 
@@ -88,21 +81,21 @@ async def list_items(
     after_ts, after_id = decode_cursor(cursor)
     async with db.acquire() as conn:
         if q:
-            rows = await conn.fetch(Q.search_items, in_stock, after_ts, after_id, limit + 1, like_escape(q))
+            rows = await Q.search_items(conn, in_stock, after_ts, after_id, limit + 1, like_escape(q))
         else:
-            rows = await conn.fetch(Q.list_items, in_stock, after_ts, after_id, limit + 1)
+            rows = await Q.list_items(conn, in_stock, after_ts, after_id, limit + 1)
     items, next_cursor = page_of(rows, limit, ItemOut.from_row)
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def popular_items(db: Database, cache: Cache, limit: int) -> Page[PopularItem]:
+async def popular_items(db: Database, valkey: ValkeyClient, limit: int) -> Page[PopularItem]:
     """The live items most ordered (units, placed orders) in the last 30 days; the top 50 are cached
     (≤ 60 s, refreshed by any write that changes them) and sliced to `limit`."""
 
     async def load() -> list[PopularItem]:
         async with db.acquire() as conn:
-            rows = await conn.fetch(Q.popular_items, POPULAR_MAX)
+            rows = await Q.popular_items(conn, POPULAR_MAX)
         return [PopularItem.from_row(row) for row in rows]
 
-    top = await POPULAR.get(cache, load)
+    top = await POPULAR_ITEMS.get(valkey, load)
     return Page(items=top[:limit], next_cursor=None)

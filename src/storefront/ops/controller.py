@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin
@@ -17,6 +16,7 @@ from litestar.serialization import encode_json
 
 from storefront.errors import Unauthenticated
 from storefront.ops.schemas import Checks, Liveness, Readiness
+from storefront.web.state import AppState, DatabaseDep, ValkeyDep
 
 DB_CHECK_TIMEOUT = 1.5
 CACHE_CHECK_TIMEOUT = 0.5
@@ -30,9 +30,9 @@ def liveness() -> Liveness:
     return _LIVE
 
 
-async def _database_ok(state: State) -> bool:
+async def _database_ok(db: DatabaseDep) -> bool:
     async def probe() -> None:
-        async with state.db.acquire() as connection:
+        async with db.acquire() as connection:
             await connection.fetchval("SELECT 1")
 
     try:
@@ -42,9 +42,9 @@ async def _database_ok(state: State) -> bool:
     return True
 
 
-async def _cache_ok(state: State) -> bool:
+async def _cache_ok(valkey: ValkeyDep) -> bool:
     try:
-        return await asyncio.wait_for(state.cache.ping(), CACHE_CHECK_TIMEOUT)  # type: ignore[no-any-return]
+        return await asyncio.wait_for(valkey.ping(), CACHE_CHECK_TIMEOUT)
     except Exception:
         return False
 
@@ -55,9 +55,9 @@ async def _cache_ok(state: State) -> bool:
     summary="Readiness",
     responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down")},
 )
-async def readiness(state: State) -> Response[Readiness]:
+async def readiness(db: DatabaseDep, valkey: ValkeyDep) -> Response[Readiness]:
     """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down. Within 2 s."""
-    database, cache = await asyncio.gather(_database_ok(state), _cache_ok(state))
+    database, cache = await asyncio.gather(_database_ok(db), _cache_ok(valkey))
     status: Literal["ok", "degraded", "unavailable"] = (
         "ok" if database and cache else "degraded" if database else "unavailable"
     )
@@ -70,7 +70,7 @@ async def readiness(state: State) -> Response[Readiness]:
 
 def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """When METRICS_TOKEN is set, `/metrics` requires `Authorization: Bearer <token>`."""
-    token = connection.app.state.settings.metrics_token
+    token = AppState.of(connection).settings.metrics_token
     if token is None:
         return
     scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")

@@ -6,7 +6,7 @@ import asyncio
 
 from prometheus_client import Gauge
 
-from storefront.db import Database
+from storefront.platform.db import Database
 
 POOL_INTERVAL = 2.0
 POOL_SIZE = Gauge("storefront_db_pool_size", "Open connections in this worker's pool", multiprocess_mode="livesum")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from storefront.schemas import ResponseStruct
+from storefront.web.schemas import ResponseStruct
 
 CheckState = Literal["ok", "down"]
 

@@ -1,4 +1,4 @@
-"""HTTP surface of orders: `/orders` for signed-in users."""
+"""HTTP surface of orders: `/orders` for signed-in users, and `/stats` for admins."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import ResponseHeader, State
-from litestar.di import Provide
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from storefront.accounts.guards import AUTHENTICATED, SECURITY, Current, current_user
-from storefront.catalog.views import shop_changed
-from storefront.errors import DomainError, problem_response
-from storefront.openapi import BODY, problems
+from storefront.accounts.guards import ADMIN, AUTHENTICATED, CALLER, SECURITY, CallerDep
+from storefront.catalog.cached import shop_changed
+from storefront.errors import DomainError
 from storefront.orders import idempotency, service
 from storefront.orders.idempotency import Stored
-from storefront.orders.schemas import OrderIn, OrderOut
-from storefront.pagination import Cursor, PageLimit
-from storefront.schemas import Page
+from storefront.orders.schemas import OrderIn, OrderOut, StatsOut
+from storefront.orders.stats import cached_stats
+from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, PROBLEM_MEDIA_TYPE
+from storefront.web.openapi import BODY, problems
+from storefront.web.pagination import Cursor, PageLimit
+from storefront.web.problems import render_problem
+from storefront.web.schemas import Page
+from storefront.web.state import DatabaseDep, ValkeyDep
 
 IdempotencyKey = Annotated[
     str | None,
@@ -30,7 +33,6 @@ IdempotencyKey = Annotated[
         "first response (`Idempotent-Replayed: true`); keys are per user and kept 24 h.",
     ),
 ]
-JSON = "application/json"
 CREATED_HEADERS = [
     ResponseHeader(name="Location", description="URL of the new order.", documentation_only=True),
     ResponseHeader(
@@ -46,11 +48,11 @@ def _location(order: OrderOut) -> str:
 
 
 def _stored_problem(request: Request[Any, Any, Any]) -> idempotency.RenderError:
-    """Renders a domain error exactly as the error mapper would, for storing under the key."""
+    """Renders a domain error exactly as the error handler would, for storing under the key."""
 
     def render(exc: DomainError) -> Stored:
-        response = problem_response(request, exc)
-        return Stored(exc.status, str(response.media_type), msgspec.json.encode(response.content))
+        status, _, body = render_problem(exc, request.scope.get("request_id"))  # type: ignore[arg-type]
+        return Stored(status, PROBLEM_MEDIA_TYPE, body)
 
     return render
 
@@ -70,58 +72,67 @@ class OrdersController(Controller):
     tags = ["orders"]
     guards = AUTHENTICATED
     security = SECURITY
-    dependencies = {"current": Provide(current_user, sync_to_thread=False)}
+    dependencies = CALLER
 
     @post("/", status_code=201, response_headers=CREATED_HEADERS, responses=problems(401, 409, *BODY))
     async def place_order(
         self,
         request: Request[Any, Any, Any],
-        state: State,
-        current: Current,
+        db: DatabaseDep,
+        valkey: ValkeyDep,
+        caller: CallerDep,
         data: JSONBody[OrderIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderOut]:
         """Order items at the catalog's prices: every line in stock, or nothing changes (409)."""
         if idempotency_key is None:
-            order = await service.create_order(state.db, current.id, data)
-            await shop_changed(state.cache)
+            order = await service.place_order(db, caller.id, data)
+            await shop_changed(valkey)
             return Response(order, status_code=201, headers={"Location": _location(order)})
         key = idempotency.parse_key(idempotency_key)
 
         async def work(conn: asyncpg.Connection) -> Stored:
-            order = await service.place_order(conn, current.id, data)
+            order = await service.place_order_in(conn, caller.id, data)
             return Stored(201, JSON, msgspec.json.encode(order), _location(order))
 
         fingerprint = idempotency.request_hash("place_order", data)
         stored, replayed = await idempotency.respond_once(
-            state.db, current.id, key, fingerprint, work, _stored_problem(request)
+            db, caller.id, key, fingerprint, work, _stored_problem(request)
         )
         if stored.status_code == 201 and not replayed:
-            await shop_changed(state.cache)
+            await shop_changed(valkey)
         return _from_stored(stored, replayed)
 
     @get("/", responses=problems(401, 403, 422))
     async def list_orders(
         self,
-        state: State,
-        current: Current,
-        limit: PageLimit = 20,
+        db: DatabaseDep,
+        caller: CallerDep,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
         user_id: Annotated[
             UUID | None, QueryParameter(description="Admins: only this user's orders. Customers: own id only.")
         ] = None,
     ) -> Page[OrderOut]:
         """Orders with their lines, newest first: the caller's own, or everyone's for an admin."""
-        return await service.list_orders(state.db, current, user_id, limit, cursor)
+        return await service.list_orders(db, caller, user_id, limit, cursor)
 
     @get("/{order_id:uuid}", responses=problems(401, 404))
-    async def get_order(self, state: State, current: Current, order_id: FromPath[UUID]) -> OrderOut:
+    async def get_order(self, db: DatabaseDep, caller: CallerDep, order_id: FromPath[UUID]) -> OrderOut:
         """One order, to its owner or an admin."""
-        return await service.get_order(state.db, current, order_id)
+        return await service.get_order(db, caller, order_id)
 
     @post("/{order_id:uuid}/cancel", status_code=200, responses=problems(401, 404, 409))
-    async def cancel_order(self, state: State, current: Current, order_id: FromPath[UUID]) -> OrderOut:
+    async def cancel_order(
+        self, db: DatabaseDep, valkey: ValkeyDep, caller: CallerDep, order_id: FromPath[UUID]
+    ) -> OrderOut:
         """Cancel a placed order and put its stock back; a second cancel is 409."""
-        order = await service.cancel_order(state.db, current, order_id)
-        await shop_changed(state.cache)
+        order = await service.cancel_order(db, caller, order_id)
+        await shop_changed(valkey)
         return order
+
+
+@get("/stats", tags=["stats"], guards=ADMIN, security=SECURITY, responses=problems(401, 403))
+async def stats(db: DatabaseDep, valkey: ValkeyDep) -> StatsOut:
+    """Admins: counts of users, items and orders, and the revenue of placed orders (≤ 10 s stale)."""
+    return await cached_stats(db, valkey)

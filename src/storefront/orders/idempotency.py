@@ -20,11 +20,11 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from storefront.db import Database, load_queries
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
+from storefront.orders.queries import OrderQueries as Q
 from storefront.orders.service import retry_once
+from storefront.platform.db import Database
 
-Q = load_queries("orders")
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TTL_HOURS = 24
@@ -79,7 +79,7 @@ async def _run(conn: asyncpg.Connection, user_id: UUID, key: str, work: Work, re
         error, outcome = exc, render(exc)
     values = (outcome.status_code, outcome.media_type, outcome.body, outcome.location)
     try:
-        await conn.execute(Q.save_idempotent_response, user_id, key, *values)
+        await Q.save_idempotent_response(conn, user_id, key, *values)
     except asyncpg.InFailedSQLTransactionError:
         if error is None:
             raise
@@ -96,14 +96,14 @@ async def respond_once(
 
     async def attempt() -> tuple[Stored, bool]:
         async with db.transaction() as conn:
-            claim = await conn.fetchrow(Q.claim_idempotency_key, user_id, key, fingerprint)
+            claim = await Q.claim_idempotency_key(conn, user_id, key, fingerprint)
             if not claim["held"]:
                 raise IdempotencyInProgress(
                     "A request with this Idempotency-Key is still running; retry shortly.",
                     headers={"Retry-After": "1"},
                 )
             if not claim["claimed"]:
-                return _replay(await conn.fetchrow(Q.get_idempotent_response, user_id, key), fingerprint), True
+                return _replay(await Q.get_idempotent_response(conn, user_id, key), fingerprint), True
             return await _run(conn, user_id, key, work, render), False
 
     return await retry_once(attempt)
@@ -114,7 +114,7 @@ async def purge_expired(db: Database) -> int:
     total = 0
     while True:
         async with db.acquire() as conn:
-            status = await conn.execute(Q.purge_idempotency_keys, PURGE_BATCH)
+            status = await Q.purge_idempotency_keys(conn, PURGE_BATCH)
         deleted = int(status.rsplit(" ", 1)[-1])
         total += deleted
         if deleted < PURGE_BATCH:

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from storefront.errors import invalid
-from storefront.schemas import RequestStruct, ResponseStruct
+from storefront.web.schemas import RequestStruct, ResponseStruct
 
 Quantity = Annotated[int, Meta(ge=1, le=1000, description="Units of the item (1-1000).")]
 OrderStatus = Literal["placed", "cancelled"]

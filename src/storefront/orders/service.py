@@ -10,8 +10,7 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Counter
 
-from storefront.accounts.guards import CurrentUser
-from storefront.db import Database, load_queries
+from storefront.accounts.caller import Caller
 from storefront.errors import (
     Conflict,
     FieldError,
@@ -21,12 +20,13 @@ from storefront.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from storefront.orders.queries import OrderQueries as Q
 from storefront.orders.schemas import OrderIn, OrderOut
-from storefront.pagination import decode_cursor, page_of
-from storefront.schemas import Page
+from storefront.platform.db import Database
+from storefront.web.pagination import decode_cursor, page_of
+from storefront.web.schemas import Page
 
 T = TypeVar("T")
-Q = load_queries("orders")
 NO_ORDER = "No such order."
 log = logging.getLogger("storefront.orders")
 RETRIES = Counter("storefront_db_retries_total", "Write transactions retried after a transient failure", ["reason"])
@@ -49,15 +49,16 @@ async def retry_once(operation: Callable[[], Awaitable[T]]) -> T:
         raise ServiceUnavailable("The write kept conflicting with concurrent ones; retry shortly.") from None
 
 
-async def place_order(conn: asyncpg.Connection, user_id: UUID, data: OrderIn) -> OrderOut:
-    """Take the stock of every line and record the order, in one statement, or change nothing.
+async def place_order_in(conn: asyncpg.Connection, user_id: UUID, data: OrderIn) -> OrderOut:
+    """On `conn` (inside the caller's transaction, if any): take the stock of every line and record
+    the order, in one statement, or change nothing.
 
     An unknown or deleted item is 422 on its line; any line short of stock is 409 with the item ids.
     """
     item_ids = [line.item_id for line in data.lines]
     quantities = [line.quantity for line in data.lines]
     try:
-        row = await conn.fetchrow(Q.place_order, user_id, item_ids, quantities)
+        row = await Q.place_order(conn, user_id, item_ids, quantities)
     except asyncpg.CheckViolationError as exc:  # the backstop; the verdict should have caught it
         if exc.constraint_name != "items_stock_check":
             raise
@@ -73,57 +74,57 @@ async def place_order(conn: asyncpg.Connection, user_id: UUID, data: OrderIn) ->
     return OrderOut.from_row(row)
 
 
-async def create_order(db: Database, user_id: UUID, data: OrderIn) -> OrderOut:
-    """Place an order outside any idempotency key (one statement is its own transaction)."""
+async def place_order(db: Database, user_id: UUID, data: OrderIn) -> OrderOut:
+    """Place an order on a pooled connection (one statement is its own transaction)."""
 
     async def attempt() -> OrderOut:
         async with db.acquire() as conn:
-            return await place_order(conn, user_id, data)
+            return await place_order_in(conn, user_id, data)
 
     return await retry_once(attempt)
 
 
 async def list_orders(
-    db: Database, current: CurrentUser, user_id: UUID | None, limit: int, cursor: str | None
+    db: Database, caller: Caller, user_id: UUID | None, limit: int, cursor: str | None
 ) -> Page[OrderOut]:
     """A keyset page of orders with their lines, in one query: the caller's own, or for an admin
     everyone's (or `user_id`'s)."""
-    if not current.is_admin:
-        if user_id is not None and user_id != current.id:
+    if not caller.is_admin:
+        if user_id is not None and user_id != caller.id:
             raise Forbidden("Customers can list only their own orders.")
-        user_id = current.id
+        user_id = caller.id
     after_ts, after_id = decode_cursor(cursor)
     async with db.acquire() as conn:
         if user_id is None:
-            rows = await conn.fetch(Q.list_orders, after_ts, after_id, limit + 1)
+            rows = await Q.list_orders(conn, after_ts, after_id, limit + 1)
         else:
-            rows = await conn.fetch(Q.list_user_orders, user_id, after_ts, after_id, limit + 1)
+            rows = await Q.list_user_orders(conn, user_id, after_ts, after_id, limit + 1)
     items, next_cursor = page_of(rows, limit, OrderOut.from_row)
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def get_order(db: Database, current: CurrentUser, order_id: UUID) -> OrderOut:
+async def get_order(db: Database, caller: Caller, order_id: UUID) -> OrderOut:
     """An order to its owner or an admin; anyone else gets the same 404 as for an unknown id."""
     async with db.acquire() as conn:
-        row = await conn.fetchrow(Q.get_order, order_id)
-    if row is None or not (current.is_admin or row["user_id"] == current.id):
+        row = await Q.get_order(conn, order_id)
+    if row is None or not (caller.is_admin or row["user_id"] == caller.id):
         raise NotFound(NO_ORDER)
     return OrderOut.from_row(row)
 
 
-async def cancel_order(db: Database, current: CurrentUser, order_id: UUID) -> OrderOut:
+async def cancel_order(db: Database, caller: Caller, order_id: UUID) -> OrderOut:
     """`placed` → `cancelled`, the stock put back in the same statement; cancelled already → 409."""
-    owner = None if current.is_admin else current.id
+    owner = None if caller.is_admin else caller.id
 
     async def attempt() -> asyncpg.Record | None:
         async with db.acquire() as conn:
-            return await conn.fetchrow(Q.cancel_order, order_id, owner)
+            return await Q.cancel_order(conn, order_id, owner)
 
     row = await retry_once(attempt)
     if row is not None:
         return OrderOut.from_row(row)
     async with db.acquire() as conn:
-        found = await conn.fetchrow(Q.get_order_owner, order_id)
+        found = await Q.get_order_owner(conn, order_id)
     if found is None or (owner is not None and found["user_id"] != owner):
         raise NotFound(NO_ORDER)
     raise Conflict(f"The order is already {found['status']}; only placed orders can be cancelled.")

@@ -1,4 +1,4 @@
-"""`GET /api/v1/stats`: shop-wide counters for admins.
+"""The admin stats: shop-wide counters, cached in Valkey on the shop's generation.
 
 The three aggregates (users, items, orders) are independent, so they run concurrently, each on its
 own pooled connection; a per-pool gate caps stats at STATS_CONNECTIONS connections in total, however
@@ -11,23 +11,23 @@ import asyncio
 from weakref import WeakKeyDictionary
 
 import asyncpg
-from litestar import get
-from litestar.datastructures import State
 
-from storefront.accounts.guards import ADMIN, SECURITY
-from storefront.catalog.views import STATS
-from storefront.db import Database, load_queries
-from storefront.openapi import problems
+from storefront.catalog.cached import SHOP
+from storefront.orders.queries import OrderQueries as Q
 from storefront.orders.schemas import StatsOut
+from storefront.platform.cached import CachedView
+from storefront.platform.db import Database
+from storefront.platform.sql import Row
+from storefront.platform.valkey import ValkeyClient
 
-Q = load_queries("orders")
 STATS_CONNECTIONS = 3
+STATS = CachedView[StatsOut]("stats:v1", ttl=10, value_type=StatsOut, generation=SHOP)
 _gates: WeakKeyDictionary[Database, asyncio.Semaphore] = WeakKeyDictionary()
 
 
-async def _aggregate(db: Database, gate: asyncio.Semaphore, query: str) -> asyncpg.Record:
+async def _aggregate(db: Database, gate: asyncio.Semaphore, query: Row[()]) -> asyncpg.Record:
     async with gate, db.acquire() as conn:
-        return await conn.fetchrow(query)
+        return await query(conn)
 
 
 async def shop_stats(db: Database) -> StatsOut:
@@ -49,7 +49,6 @@ async def shop_stats(db: Database) -> StatsOut:
     )
 
 
-@get("/stats", tags=["stats"], guards=ADMIN, security=SECURITY, responses=problems(401, 403))
-async def stats(state: State) -> StatsOut:
-    """Admins: counts of users, items and orders, and the revenue of placed orders (≤ 10 s stale)."""
-    return await STATS.get(state.cache, lambda: shop_stats(state.db))
+async def cached_stats(db: Database, valkey: ValkeyClient) -> StatsOut:
+    """The stats, at most 10 s stale and fresh again after any write that changes them."""
+    return await STATS.get(valkey, lambda: shop_stats(db))

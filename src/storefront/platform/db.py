@@ -1,33 +1,26 @@
-"""The asyncpg pool (one per worker), named SQL loading, and the read / write connection helpers."""
+"""The asyncpg pool (one per worker) and the read / write connection helpers."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 
-from storefront.config import Settings
+from storefront.platform.settings import Settings
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 ACQUIRE_TIMEOUT = 2.0
 STATEMENT_TIMEOUT_MS = 15_000
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
-
-# Callbacks run for every query in `test` environments (tests count round trips with them).
-query_observers: list[Callable[[str], None]] = []
-
-
-def load_queries(domain: str) -> Any:
-    """Read `sql/queries/<domain>.sql` into an object whose attributes are its `-- name:` blocks."""
-    text = (SQL_DIR / "queries" / f"{domain}.sql").read_text()
-    parts = _NAME.split(text)
-    queries = {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2], strict=True)}
-    return SimpleNamespace(**queries)
+# What an unreachable, restarting or saturated database raises: each means "retry shortly" (503).
+UNAVAILABLE = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
 
 
 async def _skip_reset(connection: asyncpg.Connection) -> None:
@@ -37,32 +30,27 @@ async def _skip_reset(connection: asyncpg.Connection) -> None:
     """
 
 
-def _observe(record: Any) -> None:
-    for observer in query_observers:
-        observer(record.query)
-
-
-async def _init_connection(connection: asyncpg.Connection) -> None:
-    connection.add_query_logger(_observe)
-
-
 class Database:
-    """One pool per worker; reads use a plain pooled connection, writes a transaction."""
+    """One pool per worker; reads use a plain pooled connection, writes a transaction.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    Built with the settings (no I/O), opened and closed by the app's lifespan.
+    """
 
-    @classmethod
-    async def open(cls, settings: Settings) -> Database:
-        """Open the pool for `settings.database_url` (its size from DB_POOL_MIN / DB_POOL_MAX)."""
+    pool: asyncpg.Pool
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def open(self) -> Database:
+        """Open the pool for DATABASE_URL, sized by DB_POOL_MIN / DB_POOL_MAX; returns self."""
+        settings = self.settings
         assert settings.database_url, "DATABASE_URL is resolved by the launcher or the tests"
-        pool = await asyncpg.create_pool(
+        self.pool = await asyncpg.create_pool(
             settings.database_url,
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             max_inactive_connection_lifetime=300,
             reset=_skip_reset,
-            init=_init_connection if settings.environment == "test" else None,
             # The server enforces the statement timeout: a client-side command_timeout would arm a
             # timer on every query (~20 us each).
             server_settings={
@@ -72,7 +60,7 @@ class Database:
                 "idle_in_transaction_session_timeout": str(STATEMENT_TIMEOUT_MS),
             },
         )
-        return cls(pool)
+        return self
 
     async def close(self) -> None:
         """Close every connection, waiting for in-flight queries up to a short grace period."""

@@ -7,6 +7,7 @@ strict msgspec decoder instead, and `check_body` answers 415 / 400 before any bo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 from functools import cache
 from typing import Any
@@ -18,16 +19,34 @@ from litestar.dto import AbstractDTO
 from litestar.plugins import SerializationPlugin
 from litestar.typing import FieldDefinition
 
-from storefront.errors import (
-    MalformedRequest,
-    UnsupportedMediaType,
-    ValidationFailed,
-    field_error_from_msgspec,
-)
-from storefront.schemas import RequestStruct
+from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
+from storefront.web.conventions import FORM
+from storefront.web.schemas import RequestStruct
 
-FORM = "application/x-www-form-urlencoded"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_NAMED = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`$")
+_PREFIXED = re.compile(r"^`(?P<name>[^`]+)`: (?P<message>.*)$", re.S)
+
+
+def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
+    """Turn a msgspec validation message into a FieldError with a `lines[1].item_id` style path."""
+    match = _PATH.match(message)
+    assert match is not None
+    text, path = match["message"], (match["path"] or "").lstrip(".")
+    for pattern in (_NAMED, _PREFIXED):
+        named = pattern.match(text)
+        if named:
+            path = f"{path}.{named['name']}" if path else named["name"]
+            text = named.groupdict().get("message") or text
+            break
+    field = f"{root}.{path}" if root and path else (path or root or "body")
+    return FieldError(field=field, message=text)
+
+
+def _invalid(exc: Exception) -> ValidationFailed:
+    error = field_error_from_msgspec(str(exc))
+    return ValidationFailed(f"{error.field}: {error.message}", errors=[error])
 
 
 @cache
@@ -40,8 +59,7 @@ def decode_json(raw: bytes, model: Any) -> Any:
     try:
         return _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
-        error = field_error_from_msgspec(str(exc))
-        raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+        raise _invalid(exc) from None
     except msgspec.DecodeError as exc:
         raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
 
@@ -55,8 +73,7 @@ def decode_form(raw: bytes, model: type[Any]) -> Any:
     try:
         return model.from_form(fields)
     except (ValueError, msgspec.ValidationError) as exc:
-        error = field_error_from_msgspec(str(exc))
-        raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+        raise _invalid(exc) from None
 
 
 def is_json(content_type: str) -> bool:
@@ -97,8 +114,7 @@ class StrictBody(AbstractDTO[Any]):
         try:
             return msgspec.convert(value, self.model_type, strict=False)
         except msgspec.ValidationError as exc:
-            error = field_error_from_msgspec(str(exc))
-            raise ValidationFailed(f"{error.field}: {error.message}", errors=[error]) from None
+            raise _invalid(exc) from None
 
 
 class StrictBodyPlugin(SerializationPlugin):

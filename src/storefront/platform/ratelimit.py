@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import math
 import time
 from collections.abc import Sequence
@@ -18,11 +17,8 @@ from typing import Any
 
 import msgspec
 from prometheus_client import Counter
-from valkey.exceptions import NoScriptError
 
-from storefront.cache import Cache, CacheUnavailable
-from storefront.config import LimitSettings, Network
-from storefront.errors import RateLimited
+from storefront.platform.valkey import ValkeyClient, ValkeyUnavailable
 
 FAIL_OPEN = Counter("storefront_ratelimit_fail_open_total", "General-limit checks let through because Valkey was down")
 LOCAL_MAX_KEYS = 50_000
@@ -126,18 +122,11 @@ class LocalBuckets:
 class RateLimiter:
     """Checks buckets in Valkey; `fallback=True` answers from LocalBuckets when Valkey is down."""
 
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-        self.sha = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Valkey names scripts by SHA-1
-        self.local = LocalBuckets()
+    SHA = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Valkey names scripts by SHA-1
 
-    async def _run(self, keys: Sequence[str], args: list[Any]) -> Any:
-        pipe = self.cache.pipe
-        try:
-            return await pipe.execute("EVALSHA", self.sha, len(keys), *keys, *args)
-        except NoScriptError:  # a fresh or restarted Valkey: load the script once, then go on
-            await pipe.execute("SCRIPT", "LOAD", GCRA_LUA)
-            return await pipe.execute("EVALSHA", self.sha, len(keys), *keys, *args)
+    def __init__(self, valkey: ValkeyClient) -> None:
+        self.valkey = valkey
+        self.local = LocalBuckets()
 
     async def check(self, keys: Sequence[str], policies: Sequence[Policy], *, commit: bool, fallback: bool) -> Decision:
         """All buckets must have a token; with `commit`, an allowed check takes one from each."""
@@ -145,8 +134,8 @@ class RateLimiter:
         for policy in policies:
             args += [policy.burst, policy.window * 1000]
         try:
-            allowed, remaining, retry = await self.cache.call(lambda _: self._run(keys, args))
-        except CacheUnavailable:
+            allowed, remaining, retry = await self.valkey.run_script(GCRA_LUA, self.SHA, list(keys), args)
+        except ValkeyUnavailable:
             if fallback:
                 return self.local.check(keys, policies, commit)
             FAIL_OPEN.inc()
@@ -156,86 +145,10 @@ class RateLimiter:
     async def reset(self, key: str) -> None:
         """Forget a bucket (a successful login clears the account's failures)."""
         self.local.forget(key)
-        with contextlib.suppress(CacheUnavailable):
-            await self.cache.call(lambda client: client.delete(key))
-
-
-def peer_address(scope: dict[str, Any]) -> str:
-    """The TCP peer's address, or `unknown` when the server did not say."""
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
-def client_ip(scope: dict[str, Any], trusted: tuple[Network, ...]) -> str:
-    """The client's IP: the peer, unless the peer is a trusted proxy, then the right-most untrusted
-    address of `X-Forwarded-For` (the left-most entries are whatever the client chose to send)."""
-    peer = peer_address(scope)
-    if not trusted or not _is_trusted(peer, trusted):
-        return peer
-    forwarded = b",".join(value for key, value in scope["headers"] if key == b"x-forwarded-for")
-    for hop in reversed(forwarded.decode("latin-1").split(",")):
-        hop = hop.strip()
-        if hop and not _is_trusted(hop, trusted):
-            return hop
-    return peer
-
-
-def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
+        with contextlib.suppress(ValkeyUnavailable):
+            await self.valkey.delete(key)
 
 
 def limit_headers(policy: Policy, decision: Decision) -> dict[str, str]:
     """The draft's `RateLimit-Policy` and `RateLimit` headers for a decision."""
     return {"RateLimit-Policy": policy.header, "RateLimit": decision.header(policy)}
-
-
-def raise_if_denied(policy: Policy, decision: Decision) -> None:
-    """429 problem with `Retry-After` and the draft headers when the decision is a denial."""
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after, headers=limit_headers(policy, decision))
-
-
-class AuthLimits:
-    """The login and registration limits of DESIGN §2, with their keys."""
-
-    def __init__(self, limiter: RateLimiter, limits: LimitSettings) -> None:
-        self.limiter = limiter
-        self.trusted = limits.trusted_proxies
-        per_minute = limits.login_per_minute
-        self.login_account = Policy("login", per_minute, 60) if per_minute else None
-        self.login_ip = Policy("login-ip", per_minute * 4, 60) if per_minute else None
-        self.register = Policy("register", limits.register_per_hour, 3600) if limits.register_per_hour else None
-
-    def _login_keys(self, email: str, ip: str) -> list[str]:
-        return [f"rl:login:acct:{email}", f"rl:login:ip:{ip}"]
-
-    async def before_login(self, email: str, ip: str) -> None:
-        """429 before any password work when the account or the address has no failures left."""
-        if self.login_account is None or self.login_ip is None:
-            return
-        policies = [self.login_account, self.login_ip]
-        decision = await self.limiter.check(self._login_keys(email, ip), policies, commit=False, fallback=True)
-        raise_if_denied(self.login_account, decision)
-
-    async def login_failed(self, email: str, ip: str) -> None:
-        """Count one failure against the account and the address."""
-        if self.login_account is None or self.login_ip is None:
-            return
-        policies = [self.login_account, self.login_ip]
-        await self.limiter.check(self._login_keys(email, ip), policies, commit=True, fallback=True)
-
-    async def login_succeeded(self, email: str) -> None:
-        """A successful login clears the account's failures (not the address's)."""
-        if self.login_account is not None:
-            await self.limiter.reset(f"rl:login:acct:{email}")
-
-    async def before_register(self, ip: str) -> None:
-        """Take one registration from the address's hourly bucket, or 429."""
-        if self.register is None:
-            return
-        decision = await self.limiter.check([f"rl:register:ip:{ip}"], [self.register], commit=True, fallback=True)
-        raise_if_denied(self.register, decision)

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from prometheus_client import Histogram
 
-from storefront.accounts.security import decode_access_token
-from storefront.config import Settings
-from storefront.errors import PROBLEM_MEDIA_TYPE, DomainError, Problem, RateLimited
-from storefront.logging import LineWriter
-from storefront.ratelimit import Decision, Policy, client_ip, peer_address
+from storefront.errors import RateLimited
+from storefront.platform.logging import LineWriter
+from storefront.platform.ratelimit import Decision, Policy, RateLimiter
+from storefront.platform.settings import Settings
+from storefront.web.client_ip import client_ip, peer_address
+from storefront.web.conventions import PROBLEM_MEDIA_TYPE
+from storefront.web.problems import render_problem
+
+Identify = Callable[[dict[str, Any]], str | None]
+"""Given a request's scope, the signed-in user's id when its credentials are valid, else None."""
 
 _observers: dict[tuple[str, str, int], Any] = {}
 _lines = LineWriter()
@@ -51,11 +57,16 @@ def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 
 class RequestContext:
-    """ASGI wrapper: `scope["request_id"]`, `X-Request-ID`, the general limit, logging and metrics."""
+    """ASGI wrapper: `scope["request_id"]`, `X-Request-ID`, the general limit, logging and metrics.
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    It knows no domain: `identify` (handed in by the app) says who a request is from.
+    """
+
+    def __init__(self, app: Any, settings: Settings, limiter: RateLimiter, identify: Identify) -> None:
         self.app = app
-        self.settings = settings
+        self.limiter = limiter
+        self.identify = identify
+        self.trusted = settings.limits.trusted_proxies
         self.log_requests = settings.log_level in ("DEBUG", "INFO")
         per_minute = settings.limits.per_minute
         self.policy = Policy("general", per_minute, 60) if per_minute else None
@@ -78,7 +89,7 @@ class RequestContext:
                 ]
                 if not decision.allowed:
                     status = 429
-                    await self._send_problem(send, RateLimited(decision.retry_after), request_id, extra)
+                    await self._send_limited(send, decision, request_id, extra)
                     return
 
             async def send_with_context(message: dict[str, Any]) -> None:
@@ -97,42 +108,26 @@ class RequestContext:
         return scope["method"] != "OPTIONS" and not scope["path"].startswith(EXEMPT_PREFIXES)
 
     def _client_key(self, scope: dict[str, Any]) -> str:
-        """The signed-in user's id when the bearer token is valid (decoded once, reused by the guard)."""
-        authorization = _header(scope, b"authorization")
-        if authorization and authorization[:7].lower() == b"bearer ":
-            token = authorization[7:].decode("latin-1").strip()
-            try:
-                user_id, session_id = decode_access_token(self.settings.auth, token)
-            except DomainError:
-                pass
-            else:
-                scope["auth"] = (token, user_id, session_id)
-                return f"rl:g:u:{user_id}"
-        return f"rl:g:ip:{client_ip(scope, self.settings.limits.trusted_proxies)}"
+        """The signed-in user's id when the credentials are valid, else the client's IP."""
+        user_id = self.identify(scope)
+        if user_id is not None:
+            return f"rl:g:u:{user_id}"
+        return f"rl:g:ip:{client_ip(scope, self.trusted)}"
 
     async def _check(self, scope: dict[str, Any]) -> Decision:
         assert self.policy is not None
-        limiter = self.app.state.limiter
-        return await limiter.check([self._client_key(scope)], [self.policy], commit=True, fallback=False)  # type: ignore[no-any-return]
+        return await self.limiter.check([self._client_key(scope)], [self.policy], commit=True, fallback=False)
 
     @staticmethod
-    async def _send_problem(send: Any, error: DomainError, request_id: str, extra: list[tuple[bytes, bytes]]) -> None:
-        body = _encoder.encode(
-            Problem(
-                type=f"/problems/{error.slug}",
-                title=error.title,
-                status=error.status,
-                detail=error.detail,
-                request_id=request_id,
-            )
-        )
-        headers = [
+    async def _send_limited(send: Any, decision: Decision, request_id: str, extra: list[tuple[bytes, bytes]]) -> None:
+        status, headers, body = render_problem(RateLimited(decision.retry_after), request_id)
+        raw_headers = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
-            *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+            *((name.lower().encode(), value.encode()) for name, value in headers.items()),
             *extra,
         ]
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
 
     def _record(self, scope: dict[str, Any], status: int, elapsed: float) -> None:

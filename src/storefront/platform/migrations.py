@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
-from storefront.db import SQL_DIR
+from storefront.platform.project import SQL_DIR
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 ADVISORY_LOCK_KEY = 7_351_820_001  # any constant: serialises concurrent runners across processes

@@ -10,12 +10,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storefront.config import Settings
-from storefront.embedded import (
+from storefront.platform.embedded import (
     EmbeddedPostgres,
     EmbeddedValkey,
     forget_urls,
@@ -24,7 +23,8 @@ from storefront.embedded import (
     saved_urls,
     take_lock,
 )
-from storefront.migrations import apply_migrations
+from storefront.platform.migrations import apply_migrations
+from storefront.platform.settings import Settings
 
 log = logging.getLogger("storefront.launcher")
 METRICS_DIR = "metrics"
@@ -90,10 +90,12 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     return process.wait()
 
 
-def serve(settings: Settings) -> int:
-    """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained."""
-    from storefront.accounts.bootstrap import ensure_first_admin
+def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
+    """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained.
 
+    `prepare(database_url)` runs once the database is migrated, before Granian starts (the CLI hands
+    in the first-admin bootstrap: the platform knows no domain).
+    """
     lock = take_lock(settings.data_dir)
     postgres, valkey = EmbeddedPostgres(settings.data_dir), EmbeddedValkey(settings.data_dir)
     try:
@@ -102,7 +104,7 @@ def serve(settings: Settings) -> int:
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
         applied = asyncio.run(apply_migrations(db_url))
         log.info("migrations applied", extra={"applied": applied})
-        asyncio.run(ensure_first_admin(db_url, settings))
+        prepare(db_url)
         env = {
             **os.environ,
             "DATABASE_URL": db_url,

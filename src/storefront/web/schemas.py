@@ -18,6 +18,11 @@ class ResponseStruct(msgspec.Struct, kw_only=True):
     """Policy for response bodies: every field is emitted, `null` included (no omit_defaults)."""
 
 
+def or_none(value: T | msgspec.UnsetType) -> T | None:
+    """A field absent from an update (UNSET) as None: the SQL's "leave this column as it is"."""
+    return None if value is msgspec.UNSET else value  # type: ignore[return-value]
+
+
 class Page(ResponseStruct, Generic[T]):
     """One page of a keyset-paginated list; `next_cursor` is null on the last page."""
 
@@ -27,4 +32,3 @@ class Page(ResponseStruct, Generic[T]):
 
 Cents = Annotated[int, Meta(ge=0, le=1_000_000_000, description="An amount of money in cents.")]
 Count = Annotated[int, Meta(ge=0, le=1_000_000_000)]
-Limit = Annotated[int, Meta(ge=1, le=100, description="Page size (1-100).")]

@@ -12,9 +12,10 @@ import msgspec
 from litestar.params import QueryParameter
 
 from storefront.errors import ValidationFailed
+from storefront.web.conventions import MAX_PAGE_SIZE
 
 T = TypeVar("T")
-PageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
+PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (1-{MAX_PAGE_SIZE}).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")]
 _Key = tuple[datetime, UUID]
 _decoder = msgspec.json.Decoder(_Key)

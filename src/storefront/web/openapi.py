@@ -7,7 +7,8 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPIResponse, SecurityScheme
 
-from storefront.errors import PROBLEM_MEDIA_TYPE, Problem
+from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
+from storefront.web.problems import Problem
 
 _DESCRIPTIONS = {
     400: "Malformed request (body is not parseable JSON or form)",
@@ -16,7 +17,7 @@ _DESCRIPTIONS = {
     404: "Unknown id, or not yours",
     409: "Conflict (duplicate, state, out of stock, idempotency key in progress)",
     412: "Stale If-Match",
-    413: "Body over 1 MiB",
+    413: f"Body over {MAX_BODY_TEXT}",
     415: "Body is not application/json",
     422: "Validation error (schema, type, range, unknown field, bad parameter)",
     429: "Rate limited (see Retry-After and RateLimit headers)",

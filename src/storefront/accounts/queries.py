@@ -1,0 +1,33 @@
+"""The statements of `sql/queries/accounts.sql`, typed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from storefront.platform.sql import Execute, MaybeRow, Queries, Row, Rows, Value
+
+
+class AccountQueries(Queries, file="accounts"):
+    """Users, sessions and refresh tokens."""
+
+    insert_user: Row[str, str, str, str]
+    get_user: MaybeRow[UUID]
+    get_credentials: MaybeRow[str]
+    get_password_hash: Value[UUID]
+    set_password_hash: Execute[UUID, str]
+    authenticate_session: MaybeRow[UUID, UUID]
+    insert_session: Value[UUID]
+    insert_refresh_token: Execute[bytes, UUID, float]
+    rotate_refresh_token: MaybeRow[bytes]
+    find_refresh_token: MaybeRow[bytes]
+    revoke_session: Execute[UUID]
+    revoke_other_sessions: Execute[UUID, UUID]
+    revoke_user_sessions: Execute[UUID]
+    update_profile: MaybeRow[UUID, str | None, str | None]
+    admin_update_user: MaybeRow[UUID, str | None, str | None, bool | None]
+    soft_delete_user: MaybeRow[UUID]
+    lock_active_admins: Rows[()]
+    get_user_for_update: MaybeRow[UUID]
+    list_users: Rows[str | None, str | None, bool | None, datetime | None, UUID | None, int]
+    upsert_admin: Value[str, str, str]

@@ -1,0 +1,263 @@
+"""Settings: read once from the environment (and an optional `.env`), typed, validated, failing fast.
+
+Every variable is a field below, written once: its name (the field's, upper-cased, unless a `name`
+says otherwise), its type, its bounds (`Meta`) and its default. `load_settings` hands the raw
+strings to `msgspec.convert` and words any error as one line that names the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, field
+
+Environment = Literal["development", "production", "test"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+PoolSize = Annotated[int, Meta(ge=1, le=1000)]
+Rate = Annotated[int, Meta(ge=0, le=10**9, description="0 turns the limit off")]
+DatabaseUrl = Annotated[str, Meta(pattern=r"^postgres(ql)?://", description="a postgresql:// or postgres:// URL")]
+ValkeyUrl = Annotated[
+    str,
+    Meta(
+        pattern=r"^(valkeys?|rediss?|unix)://",
+        description="a valkey://, valkeys://, redis://, rediss:// or unix:// URL",
+    ),
+]
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE = "secret_key"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class Networks:
+    """IP networks (addresses or CIDRs) from a comma-separated list; `address in networks`."""
+
+    __slots__ = ("networks",)
+
+    def __init__(self, networks: Iterable[Network] = ()) -> None:
+        self.networks = tuple(networks)
+
+    @classmethod
+    def parse(cls, text: str) -> Networks:
+        """`10.0.0.0/8, ::1` → Networks; ValueError names the first bad entry."""
+        return cls(ipaddress.ip_network(part, strict=False) for part in split_list(text))
+
+    def __contains__(self, address: object) -> bool:
+        try:
+            ip = ipaddress.ip_address(str(address))
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Networks) and other.networks == self.networks
+
+    def __hash__(self) -> int:
+        return hash(self.networks)
+
+    def __repr__(self) -> str:
+        return f"Networks({', '.join(map(str, self.networks))})"
+
+
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Token signing and lifetimes."""
+
+    secret_key: str
+    access_ttl_seconds: Annotated[int, Meta(ge=1, le=86_400)] = field(default=900, name="ACCESS_TOKEN_TTL_SECONDS")
+    refresh_ttl_seconds: Annotated[int, Meta(ge=60, le=31_536_000)] = field(
+        default=2_592_000, name="REFRESH_TOKEN_TTL_SECONDS"
+    )
+
+
+class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Rate limits (token buckets: a burst of N refilled at N per window); 0 turns a limit off."""
+
+    per_minute: Rate = field(default=600, name="RATE_LIMIT_PER_MINUTE")
+    login_per_minute: Rate = field(default=5, name="LOGIN_RATE_LIMIT_PER_MINUTE")
+    register_per_hour: Rate = field(default=10, name="REGISTER_RATE_LIMIT_PER_HOUR")
+    trusted_proxies: Networks = Networks()
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Every setting of the service, grouped; built once by `load_settings`."""
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Meta(ge=1, le=256)] = 1
+    data_dir: Path = Path(".data")
+    database_url: DatabaseUrl | None = None
+    valkey_url: ValkeyUrl | None = None
+    db_pool_min: PoolSize = 2
+    db_pool_max: PoolSize = 10
+    first_admin_email: str | None = None
+    first_admin_password: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    metrics_token: str | None = None
+    log_level: LogLevel = "INFO"
+    docs_enabled: bool = True
+    auth: AuthSettings
+    limits: LimitSettings = LimitSettings()
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with `ENVIRONMENT=production`."""
+        return self.environment == "production"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a `.env` file: `KEY=VALUE` lines, `#` comments, optional quotes around values."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def split_list(text: str) -> list[str]:
+    """The non-empty, trimmed parts of a comma-separated value."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_PATH = re.compile(r"`\$(?:\.\w+)*\.(?P<name>\w+)`$")
+
+
+def _field_types(struct: type[msgspec.Struct]) -> dict[str, msgspec.inspect.Type]:
+    """Each environment variable of `struct` (its encoded field name) and its type."""
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.encode_name: f.type for f in info.fields if not isinstance(f.type, msgspec.inspect.StructType)}
+
+
+def _unwrap(kind: msgspec.inspect.Type) -> tuple[msgspec.inspect.Type, str | None]:
+    """The type a set variable converts to (`X | None` → X: set means a value) and its description."""
+    if isinstance(kind, msgspec.inspect.UnionType):
+        kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
+    if isinstance(kind, msgspec.inspect.Metadata):
+        return kind.type, (kind.extra_json_schema or {}).get("description")
+    return kind, None
+
+
+def _prepare(name: str, raw: str, kind: msgspec.inspect.Type) -> Any:
+    """A raw string in the shape msgspec converts: integers, booleans, lists and choices made strict."""
+    kind, _ = _unwrap(kind)
+    if isinstance(kind, msgspec.inspect.IntType):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if isinstance(kind, msgspec.inspect.BoolType):
+        if raw.lower() not in _TRUE | _FALSE:
+            raise SettingsError(f"{name} must be true or false, got {raw!r}")
+        return raw.lower() in _TRUE
+    if isinstance(kind, msgspec.inspect.VarTupleType):
+        return split_list(raw)
+    if isinstance(kind, msgspec.inspect.LiteralType):
+        choices = [str(value) for value in kind.values]
+        value = raw.upper() if all(choice.isupper() for choice in choices) else raw.lower()
+        if value not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+    return raw
+
+
+def _section(struct: type[msgspec.Struct], values: Mapping[str, str]) -> dict[str, Any]:
+    """The variables of one settings group that are set, prepared for conversion."""
+    return {name: _prepare(name, values[name], kind) for name, kind in _field_types(struct).items() if name in values}
+
+
+def _decode_custom(kind: type, value: Any) -> Any:
+    if kind is Path:
+        return Path(value)
+    if kind is Networks:
+        try:
+            return Networks.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"must be comma-separated IPs or CIDRs: {exc}") from None
+    raise NotImplementedError(kind)
+
+
+def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> SettingsError:
+    """One line naming the variable, from msgspec's message (values of URLs and secrets not echoed)."""
+    message = str(exc)
+    match = _PATH.search(message)
+    if match is None:
+        return SettingsError(message)
+    name = match["name"]
+    kinds = {**_field_types(Settings), **_field_types(AuthSettings), **_field_types(LimitSettings)}
+    if name not in kinds:
+        return SettingsError(message)
+    kind, description = _unwrap(kinds[name])
+    if isinstance(kind, msgspec.inspect.IntType):
+        return SettingsError(f"{name} must be between {kind.ge} and {kind.le}, got {values[name]}")
+    if description:
+        return SettingsError(f"{name} must be {description}")
+    return SettingsError(f"{name} {message[: match.start()].removesuffix(' - at ').strip()}")
+
+
+def _secret_key(given: str | None, environment: str, data_dir: Path) -> str:
+    """The JWT key: required and strong in production; generated once and kept in DATA_DIR otherwise."""
+    if given is not None:
+        if environment == "production" and len(given.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production")
+        return given
+    if environment == "production":
+        raise SettingsError("SECRET_KEY is required when ENVIRONMENT=production")
+    path = data_dir / SECRET_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build the settings from `environ` (default: the process environment) over an optional `.env`.
+
+    An empty variable counts as unset. The secret is resolved last, once everything else is valid,
+    so a bad value never leaves a generated key behind.
+    """
+    merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+    values = {name: str(value).strip() for name, value in merged.items() if str(value).strip()}
+    given_secret = values.get("SECRET_KEY")
+    raw = {
+        **_section(Settings, values),
+        "AUTH": {**_section(AuthSettings, values), "SECRET_KEY": given_secret or ""},
+        "LIMITS": _section(LimitSettings, values),
+    }
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_custom)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, values) from None
+    if settings.db_pool_max < settings.db_pool_min:
+        raise SettingsError(
+            f"DB_POOL_MAX ({settings.db_pool_max}) must be at least DB_POOL_MIN ({settings.db_pool_min})"
+        )
+    secret = _secret_key(given_secret, settings.environment, settings.data_dir)
+    return msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, secret_key=secret))

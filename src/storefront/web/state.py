@@ -1,0 +1,48 @@
+"""The typed app state: what each worker holds, built by `create_app`, opened by its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from storefront.platform.db import Database
+from storefront.platform.ratelimit import RateLimiter
+from storefront.platform.settings import AuthSettings, Settings
+from storefront.platform.valkey import ValkeyClient
+
+_KEY = "storefront"
+DatabaseDep = NamedDependency[Database]
+ValkeyDep = NamedDependency[ValkeyClient]
+AuthSettingsDep = NamedDependency[AuthSettings]
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """The settings, the database pool, the Valkey client and the rate limiter of one worker.
+
+    Handlers receive these as dependencies (`db: Database`, …); `of()` is for the code that runs
+    where dependencies do not reach: guards and the outer ASGI layer.
+    """
+
+    settings: Settings
+    db: Database
+    valkey: ValkeyClient
+    limiter: RateLimiter
+
+    def as_litestar_state(self) -> State:
+        """The `state=` for the Litestar app."""
+        return State({_KEY: self})
+
+    @staticmethod
+    def of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
+        """The state of the app serving `connection`."""
+        return connection.app.state[_KEY]  # type: ignore[no-any-return]
+
+
+def constant(value: object) -> Provide:
+    """A dependency that is always `value` (resolved once, then cached by Litestar)."""
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)

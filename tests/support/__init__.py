@@ -1,0 +1,1 @@
+"""Shared test support: services, fixtures and HTTP helpers (no test imports `tests.conftest`)."""

