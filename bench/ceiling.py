@@ -45,10 +45,9 @@ from storefront.orders.queries import OrderQueries
 from storefront.orders.schemas import OrderIn, OrderOut
 from storefront.platform.logging import LineWriter
 from storefront.platform.resp import PipelinedValkey
-from storefront.web.conventions import MAX_BODY_BYTES
+from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, MAX_PAGE_SIZE
 from storefront.web.schemas import Page
 
-JSON = "application/json"
 ITEM_PATH = "/api/v1/items/"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _encode = msgspec.json.Encoder().encode
@@ -74,12 +73,12 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
-def query_limit(query_string: str, default: int = 20) -> int | None:
-    """`limit` from the query string (1-100, default 20); None when it is invalid."""
+def query_limit(query_string: str, default: int = DEFAULT_PAGE_SIZE) -> int | None:
+    """`limit` from the query string (as Storefront's: 1-100, default 20); None when it is invalid."""
     for part in query_string.split("&"):
         name, _, value = part.partition("=")
         if name == "limit":
-            return int(value) if value.isdigit() and 1 <= int(value) <= 100 else None
+            return int(value) if value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE else None
     return default
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import psutil
 
+from storefront.platform.settings import variable_names
+
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -24,15 +26,7 @@ SETTLE_STEP = 0.25  # seconds between CPU samples
 SETTLE_QUIET = 0.75  # idle this long counts as settled
 IDLE_CPU = 0.05  # CPU seconds per second (5 % of a core) below which a worker is idle
 # Variables of the service that must not leak from the developer's shell into a bench run.
-SERVICE_VARIABLES = frozenset(
-    {
-        "ENVIRONMENT", "HOST", "PORT", "WORKERS", "DATA_DIR", "DATABASE_URL", "VALKEY_URL", "SECRET_KEY",
-        "ACCESS_TOKEN_TTL_SECONDS", "REFRESH_TOKEN_TTL_SECONDS", "FIRST_ADMIN_EMAIL", "FIRST_ADMIN_PASSWORD",
-        "RATE_LIMIT_PER_MINUTE", "LOGIN_RATE_LIMIT_PER_MINUTE", "REGISTER_RATE_LIMIT_PER_HOUR",
-        "TRUSTED_PROXIES", "CORS_ORIGINS", "DB_POOL_MIN", "DB_POOL_MAX", "METRICS_TOKEN", "LOG_LEVEL",
-        "DOCS_ENABLED", "PROMETHEUS_MULTIPROC_DIR",
-    }
-)  # fmt: skip
+SERVICE_VARIABLES = frozenset([*variable_names(), "PROMETHEUS_MULTIPROC_DIR"])
 
 
 class StartFailed(RuntimeError):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import storefront
-from storefront.platform.settings import SettingsError, load_settings
+from storefront.platform.settings import SettingsError, load_settings, variable_names
 
 SRC = str(Path(storefront.__file__).resolve().parents[1])
 
@@ -69,6 +69,12 @@ def test_defaults_and_dotenv(tmp_path: Path) -> None:
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert (settings.host, settings.workers, settings.limits.per_minute) == ("127.0.0.1", 1, 600)
     assert settings.auth.access_ttl_seconds == 900
+
+
+def test_readme_documents_every_variable() -> None:
+    readme = (Path(SRC).parent / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in variable_names() if f"`{name}`" not in table] == []
 
 
 def test_cli_reports_a_bad_setting_in_one_line(tmp_path: Path) -> None:

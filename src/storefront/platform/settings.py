@@ -200,6 +200,11 @@ def _decode_custom(kind: type, value: Any) -> Any:
     raise NotImplementedError(kind)
 
 
+def variable_names() -> list[str]:
+    """Every environment variable the settings read."""
+    return [name for group in (Settings, AuthSettings, LimitSettings) for name in _field_types(group)]
+
+
 def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> SettingsError:
     """One line naming the variable, from msgspec's message (values of URLs and secrets not echoed)."""
     message = str(exc)
@@ -207,7 +212,7 @@ def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> Setting
     if match is None:
         return SettingsError(message)
     name = match["name"]
-    kinds = {**_field_types(Settings), **_field_types(AuthSettings), **_field_types(LimitSettings)}
+    kinds = {n: k for group in (Settings, AuthSettings, LimitSettings) for n, k in _field_types(group).items()}
     if name not in kinds:
         return SettingsError(message)
     kind, description = _unwrap(kinds[name])
