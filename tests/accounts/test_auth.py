@@ -153,3 +153,19 @@ async def test_logout_revokes_the_session_at_once(client: AsyncTestClient[Any]) 
 async def test_unknown_refresh_token_is_401(client: AsyncTestClient[Any]) -> None:
     response = await client.post(f"{AUTH}/refresh", json={"refresh_token": "not-a-token"})
     assert_problem(response, 401, "unauthenticated")
+
+
+async def test_documented_full_name_limit_is_the_enforced_one(client: AsyncTestClient[Any]) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    documented = {
+        name: schema["properties"]["full_name"]["maxLength"]
+        for name, schema in schemas.items()
+        if "full_name" in schema.get("properties", {}) and "maxLength" in schema["properties"]["full_name"]
+    }
+    assert len(documented) >= 3  # register, profile update, admin update
+    assert set(documented.values()) == {100}
+    name = "x" * 100
+    response = await client.post(
+        f"{AUTH}/register", json={"email": unique_email(), "password": PASSWORD, "full_name": name}
+    )
+    assert response.json()["full_name"] == name

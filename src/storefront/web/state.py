@@ -24,8 +24,8 @@ AuthSettingsDep = NamedDependency[AuthSettings]
 class AppState:
     """The settings, the database pool, the Valkey client and the rate limiter of one worker.
 
-    Handlers receive these as dependencies (`db: Database`, …); `of()` is for the code that runs
-    where dependencies do not reach: guards and the outer ASGI layer.
+    Handlers receive these as dependencies (`db: DatabaseDep`, …; see `create_app`); `of()` is for
+    the code that runs where dependencies do not reach: the guards.
     """
 
     settings: Settings
