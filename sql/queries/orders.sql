@@ -141,19 +141,19 @@ WHERE id = $1;
 
 -- name: claim_idempotency_key
 -- Inside the request's transaction: try the (user, key) advisory lock (not held → the same key is
--- still running elsewhere), then claim the key unless a live row already holds it. An expired row
--- that the purge has not removed yet is taken over.
+-- still running elsewhere), then claim the key for $4 hours unless a live row already holds it. An
+-- expired row that the purge has not removed yet is taken over.
 WITH lock AS MATERIALIZED (
     SELECT pg_try_advisory_xact_lock(hashtextextended($1::uuid::text || ' ' || $2::text, 0)) AS held
 ),
 claim AS (
-    INSERT INTO idempotency_keys (user_id, key, request_hash)
-    SELECT $1, $2, $3
+    INSERT INTO idempotency_keys (user_id, key, request_hash, expires_at)
+    SELECT $1, $2, $3, now() + make_interval(hours => $4)
     FROM lock
     WHERE lock.held
     ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO UPDATE
     SET request_hash = excluded.request_hash, status_code = NULL, media_type = NULL, body = NULL,
-        location = NULL, created_at = now(), expires_at = now() + interval '24 hours'
+        location = NULL, created_at = now(), expires_at = excluded.expires_at
     WHERE idempotency_keys.expires_at <= now()
     RETURNING 1
 )

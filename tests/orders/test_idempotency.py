@@ -128,6 +128,13 @@ async def test_malformed_key_is_422(client: AsyncTestClient[Any]) -> None:
     assert problem["errors"][0]["field"] == "lines[0].item_id"
 
 
+async def test_keys_live_for_the_documented_ttl(client: AsyncTestClient[Any], services: Any) -> None:
+    item, _, headers = await _setup(client, services.database_url)
+    await client.post(ORDERS, json=order_body((item["id"], 1)), headers=_keyed(headers, "ttl"))
+    rows = await sql(services.database_url, "SELECT expires_at - created_at AS ttl FROM idempotency_keys")
+    assert [row["ttl"].total_seconds() for row in rows] == [idempotency.TTL_HOURS * 3600]
+
+
 async def test_expired_keys_are_reusable_and_purged(
     client: AsyncTestClient[Any], services: Any, settings: Settings
 ) -> None:

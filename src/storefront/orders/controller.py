@@ -30,7 +30,7 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name=idempotency.HEADER,
         description="1-255 visible ASCII characters. Retrying with the same key and body replays the "
-        "first response (`Idempotent-Replayed: true`); keys are per user and kept 24 h.",
+        f"first response (`Idempotent-Replayed: true`); keys are per user and kept {idempotency.TTL_HOURS} h.",
     ),
 ]
 CREATED_HEADERS = [

@@ -96,7 +96,7 @@ async def respond_once(
 
     async def attempt() -> tuple[Stored, bool]:
         async with db.transaction() as conn:
-            claim = await Q.claim_idempotency_key(conn, user_id, key, fingerprint)
+            claim = await Q.claim_idempotency_key(conn, user_id, key, fingerprint, TTL_HOURS)
             if not claim["held"]:
                 raise IdempotencyInProgress(
                     "A request with this Idempotency-Key is still running; retry shortly.",

@@ -17,7 +17,7 @@ class OrderQueries(Queries, file="orders"):
     list_user_orders: Rows[UUID, datetime | None, UUID | None, int]
     cancel_order: MaybeRow[UUID, UUID | None]
     get_order_owner: MaybeRow[UUID]
-    claim_idempotency_key: Row[UUID, str, bytes]
+    claim_idempotency_key: Row[UUID, str, bytes, int]
     get_idempotent_response: MaybeRow[UUID, str]
     save_idempotent_response: Execute[UUID, str, int, str, bytes, str | None]
     purge_idempotency_keys: Execute[int]
