@@ -27,7 +27,7 @@ from storefront.platform.project import version
 from storefront.platform.ratelimit import RateLimiter
 from storefront.platform.settings import Settings, load_settings
 from storefront.platform.valkey import ValkeyClient
-from storefront.web.body import StrictBodyPlugin, check_body
+from storefront.web.body import StrictBodyPlugin, check_request
 from storefront.web.client_ip import provide_client_ip
 from storefront.web.context import RequestContext
 from storefront.web.conventions import MAX_BODY_BYTES
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Any:
         state=state.as_litestar_state(),
         exception_handlers={Exception: problem_response},
         plugins=[StrictBodyPlugin()],
-        before_request=check_body,
+        before_request=check_request,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(version()) if settings.docs_enabled else None,
         cors_config=cors(settings),

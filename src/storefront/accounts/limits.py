@@ -13,6 +13,14 @@ def raise_if_denied(policy: Policy, decision: Decision) -> None:
         raise RateLimited(decision.retry_after, headers=limit_headers(policy, decision))
 
 
+def _account_key(email: str) -> str:
+    return f"rl:login:acct:{email}"
+
+
+def _ip_key(ip: str) -> str:
+    return f"rl:login:ip:{ip}"
+
+
 class AuthLimits:
     """Failed logins per account (and ×4 per address), registrations per address; 0 turns one off."""
 
@@ -23,28 +31,22 @@ class AuthLimits:
         self.login_ip = Policy("login-ip", per_minute * 4, 60) if per_minute else None
         self.register = Policy("register", limits.register_per_hour, 3600) if limits.register_per_hour else None
 
-    def _login_keys(self, email: str, ip: str) -> list[str]:
-        return [f"rl:login:acct:{email}", f"rl:login:ip:{ip}"]
-
     async def before_login(self, email: str, ip: str) -> None:
-        """429 before any password work when the account or the address has no failures left."""
+        """Take one attempt from the account's and the address's buckets, atomically and before any
+        password work, or 429: concurrent guesses cannot all slip through before one is counted."""
         if self.login_account is None or self.login_ip is None:
             return
-        policies = [self.login_account, self.login_ip]
-        decision = await self.limiter.check(self._login_keys(email, ip), policies, commit=False, fallback=True)
+        keys, policies = [_account_key(email), _ip_key(ip)], [self.login_account, self.login_ip]
+        decision = await self.limiter.check(keys, policies, commit=True, fallback=True)
         raise_if_denied(self.login_account, decision)
 
-    async def login_failed(self, email: str, ip: str) -> None:
-        """Count one failure against the account and the address."""
+    async def login_succeeded(self, email: str, ip: str) -> None:
+        """A right password gives its attempt back: the account's failures are forgotten, the
+        address gets its token back (only failures count against either)."""
         if self.login_account is None or self.login_ip is None:
             return
-        policies = [self.login_account, self.login_ip]
-        await self.limiter.check(self._login_keys(email, ip), policies, commit=True, fallback=True)
-
-    async def login_succeeded(self, email: str) -> None:
-        """A successful login clears the account's failures (not the address's)."""
-        if self.login_account is not None:
-            await self.limiter.reset(f"rl:login:acct:{email}")
+        await self.limiter.reset(_account_key(email))
+        await self.limiter.refund(_ip_key(ip), self.login_ip)
 
     async def before_register(self, ip: str) -> None:
         """Take one registration from the address's hourly bucket, or 429."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -10,17 +11,21 @@ import msgspec
 from msgspec import Meta
 
 from storefront.errors import invalid
-from storefront.web.schemas import RequestStruct, ResponseStruct
+from storefront.web.schemas import FORBIDDEN_IN_LINE, LINE, NAME, RequestStruct, ResponseStruct
 
+_LOCAL = rf"[^@\s{FORBIDDEN_IN_LINE}]+"
+EMAIL_PATTERN = rf"^ *{_LOCAL}@{_LOCAL}\.{_LOCAL} *$(?!\n)"
 Email = Annotated[
     str,
     Meta(
         min_length=3,
         max_length=254,
-        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+        pattern=EMAIL_PATTERN,
+        description="Trimmed, NFC-normalised and lower-cased; unique.",
         examples=["ada@example.com"],
     ),
 ]
+LoginEmail = Annotated[str, Meta(max_length=254, pattern=LINE, description="The account's email.")]
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 Password = Annotated[
     str,
@@ -37,7 +42,8 @@ FullName = Annotated[
     Meta(
         min_length=1,
         max_length=FULL_NAME_MAX,
-        description=f"1-{FULL_NAME_MAX} characters after trimming.",
+        pattern=NAME,
+        description=f"1-{FULL_NAME_MAX} characters, trimmed; one line, not blank.",
         examples=["Ada Lovelace"],
     ),
 ]
@@ -46,15 +52,8 @@ RefreshToken = Annotated[str, Meta(min_length=1, max_length=512)]
 
 
 def normalize_email(email: str) -> str:
-    """Emails are trimmed and compared lower-cased."""
-    return email.strip().lower()
-
-
-def _clean_name(name: str, field: str = "full_name") -> str:
-    cleaned = name.strip()
-    if not cleaned:
-        raise invalid(field, f"must be 1-{FULL_NAME_MAX} characters after trimming")
-    return cleaned
+    """Emails are trimmed, NFC-normalised (`e\u0301` and `\u00e9` are one letter) and lower-cased."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 class RegisterIn(RequestStruct):
@@ -66,13 +65,24 @@ class RegisterIn(RequestStruct):
 
     def __post_init__(self) -> None:
         self.email = normalize_email(self.email)
-        self.full_name = _clean_name(self.full_name)
+        self.full_name = self.full_name.strip()
+
+
+class LoginForm(RequestStruct):
+    """The OAuth2 password grant form, as Swagger UI's Authorize sends it."""
+
+    username: LoginEmail
+    password: AnyPassword
+    grant_type: Literal["password"] = "password"
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 class LoginIn(RequestStruct):
     """Email and password as JSON (the OAuth2 password form is accepted too)."""
 
-    email: Annotated[str, Meta(max_length=254)]
+    email: LoginEmail
     password: AnyPassword
 
     def __post_init__(self) -> None:
@@ -81,16 +91,8 @@ class LoginIn(RequestStruct):
     @classmethod
     def from_form(cls, fields: dict[str, str]) -> LoginIn:
         """The OAuth2 password grant form (`username`, `password`, optional grant_type/scope/client_*)."""
-        allowed = {"username", "password", "grant_type", "scope", "client_id", "client_secret"}
-        for name in fields:
-            if name not in allowed:
-                raise invalid(name, "unknown field")
-        for name in ("username", "password"):
-            if name not in fields:
-                raise invalid(name, "field required")
-        if fields.get("grant_type", "password") != "password":
-            raise invalid("grant_type", "must be 'password'")
-        return msgspec.convert({"email": fields["username"], "password": fields["password"]}, cls)
+        form = msgspec.convert(fields, LoginForm)
+        return cls(email=form.username, password=form.password)
 
 
 class RefreshIn(RequestStruct):
@@ -108,7 +110,7 @@ class ProfileUpdate(RequestStruct):
 
     def __post_init__(self) -> None:
         if self.full_name is not msgspec.UNSET:
-            self.full_name = _clean_name(self.full_name)
+            self.full_name = self.full_name.strip()
         if self.email is not msgspec.UNSET:
             self.email = normalize_email(self.email)
             if self.current_password is msgspec.UNSET:
@@ -131,7 +133,7 @@ class AdminUserUpdate(RequestStruct):
 
     def __post_init__(self) -> None:
         if self.full_name is not msgspec.UNSET:
-            self.full_name = _clean_name(self.full_name)
+            self.full_name = self.full_name.strip()
 
 
 class UserOut(ResponseStruct):

@@ -28,7 +28,7 @@ from storefront.accounts.security import (
     verify_password,
 )
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
-from storefront.platform.db import Database
+from storefront.platform.db import Database, retry_once
 from storefront.platform.settings import AuthSettings
 from storefront.web.pagination import decode_cursor, like_escape, page_of
 from storefront.web.schemas import Page, or_none
@@ -83,9 +83,8 @@ async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, e
     await limits.before_login(email, ip)
     user_id = await check_credentials(db, email, password)
     if user_id is None:
-        await limits.login_failed(email, ip)
         raise Unauthenticated(BAD_CREDENTIALS)
-    await limits.login_succeeded(email)
+    await limits.login_succeeded(email, ip)
     async with db.transaction() as conn:
         session_id = await Q.insert_session(conn, user_id)
         token = await _store_refresh_token(conn, auth, session_id)
@@ -148,39 +147,52 @@ async def update_me(db: Database, caller: Caller, data: ProfileUpdate) -> UserOu
     return UserOut.from_row(row)
 
 
-async def _lock_target(conn: asyncpg.Connection, user_id: UUID, still_admin: bool) -> None:
-    """Lock the admins, then the target; refuse (409) to leave no active admin."""
+async def _lock_admins_and(conn: asyncpg.Connection, user_id: UUID) -> tuple[list[UUID], asyncpg.Record]:
+    """Lock the active admins, then the target: every path takes them in this one order, so two
+    admins changing each other at once queue instead of deadlocking. (admin ids, target row)."""
     admins = [row["id"] for row in await Q.lock_active_admins(conn)]
     target = await Q.get_user_for_update(conn, user_id)
     if target is None:
         raise NotFound("No such user.")
+    return admins, target
+
+
+def _keep_an_admin(admins: list[UUID], user_id: UUID, still_admin: bool) -> None:
+    """409 when the change would leave no active admin."""
     if not still_admin and admins == [user_id]:
         raise Conflict("This is the last active admin; promote another admin first.")
 
 
 async def delete_user(db: Database, user_id: UUID) -> None:
     """Soft delete: inactive, sessions revoked, email reserved, orders kept; never the last admin."""
-    async with db.transaction() as conn:
-        await _lock_target(conn, user_id, still_admin=False)
-        await Q.soft_delete_user(conn, user_id)
-        await Q.revoke_user_sessions(conn, user_id)
+
+    async def attempt() -> None:
+        async with db.transaction() as conn:
+            admins, _ = await _lock_admins_and(conn, user_id)
+            _keep_an_admin(admins, user_id, still_admin=False)
+            await Q.soft_delete_user(conn, user_id)
+            await Q.revoke_user_sessions(conn, user_id)
+
+    await retry_once(attempt)
 
 
 async def admin_update(db: Database, user_id: UUID, data: AdminUserUpdate) -> UserOut:
     """Change name, role or activity; never demote or deactivate the last active admin."""
-    async with db.transaction() as conn:
-        target = await Q.get_user_for_update(conn, user_id)
-        if target is None:
-            raise NotFound("No such user.")
-        role: Role = target["role"] if data.role is msgspec.UNSET else data.role
-        active = target["is_active"] if data.is_active is msgspec.UNSET else data.is_active
-        await _lock_target(conn, user_id, still_admin=role == "admin" and active)
-        row = await Q.admin_update_user(
-            conn, user_id, or_none(data.full_name), or_none(data.role), or_none(data.is_active)
-        )
-        if data.is_active is False:
-            await Q.revoke_user_sessions(conn, user_id)
-    return UserOut.from_row(row)
+
+    async def attempt() -> asyncpg.Record | None:
+        async with db.transaction() as conn:
+            admins, target = await _lock_admins_and(conn, user_id)
+            role: Role = target["role"] if data.role is msgspec.UNSET else data.role
+            active = target["is_active"] if data.is_active is msgspec.UNSET else data.is_active
+            _keep_an_admin(admins, user_id, still_admin=role == "admin" and active)
+            row = await Q.admin_update_user(
+                conn, user_id, or_none(data.full_name), or_none(data.role), or_none(data.is_active)
+            )
+            if data.is_active is False:
+                await Q.revoke_user_sessions(conn, user_id)
+            return row
+
+    return UserOut.from_row(await retry_once(attempt))
 
 
 async def get_user(db: Database, caller: Caller, user_id: UUID) -> UserOut:

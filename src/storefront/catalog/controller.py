@@ -18,7 +18,7 @@ from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularI
 from storefront.web.conventions import DEFAULT_PAGE_SIZE
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
-from storefront.web.schemas import Page
+from storefront.web.schemas import LINE, Page
 from storefront.web.state import DatabaseDep, ValkeyDep
 
 IfMatch = Annotated[
@@ -56,7 +56,9 @@ class ItemsController(Controller):
         db: DatabaseDep,
         limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Substring of the name, any case.")] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=200, pattern=LINE, description="Substring of the name, any case.")
+        ] = None,
         in_stock: Annotated[
             bool | None, QueryParameter(description="true: stock > 0 only; false: sold out only.")
         ] = None,

@@ -9,28 +9,29 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from storefront.errors import invalid
-from storefront.web.schemas import Cents, Count, RequestStruct, ResponseStruct
+from storefront.web.schemas import NAME, TEXT, Cents, Count, RequestStruct, ResponseStruct
 
 Sku = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$(?!\n)",
         description="Stock-keeping unit: letters, digits and `._/-`, starting with a letter or digit.",
         examples=["MUG-BLUE-350"],
     ),
 ]
-ItemName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Blue mug, 350 ml"])]
-Description = Annotated[str, Meta(max_length=5000)]
-
-
-def _clean_name(name: str) -> str:
-    cleaned = name.strip()
-    if not cleaned:
-        raise invalid("name", "must not be blank")
-    return cleaned
+ItemName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=NAME,
+        description="1-200 characters, trimmed; one line, not blank.",
+        examples=["Blue mug, 350 ml"],
+    ),
+]
+Description = Annotated[str, Meta(max_length=5000, pattern=TEXT, description="Up to 5000 characters; may span lines.")]
 
 
 class ItemCreate(RequestStruct):
@@ -43,7 +44,7 @@ class ItemCreate(RequestStruct):
     description: Description = ""
 
     def __post_init__(self) -> None:
-        self.name = _clean_name(self.name)
+        self.name = self.name.strip()
 
 
 class ItemUpdate(RequestStruct):
@@ -57,7 +58,7 @@ class ItemUpdate(RequestStruct):
 
     def __post_init__(self) -> None:
         if self.name is not msgspec.UNSET:
-            self.name = _clean_name(self.name)
+            self.name = self.name.strip()
 
 
 class ItemOut(ResponseStruct):

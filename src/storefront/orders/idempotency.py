@@ -22,8 +22,7 @@ import msgspec
 
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
-from storefront.orders.service import retry_once
-from storefront.platform.db import Database
+from storefront.platform.db import Database, retry_once
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
-from prometheus_client import Counter
 
 from storefront.accounts.caller import Caller
-from storefront.errors import (
-    Conflict,
-    FieldError,
-    Forbidden,
-    NotFound,
-    OutOfStock,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from storefront.errors import Conflict, FieldError, Forbidden, NotFound, OutOfStock, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
 from storefront.orders.schemas import OrderIn, OrderOut
-from storefront.platform.db import Database
+from storefront.platform.db import Database, retry_once
 from storefront.web.pagination import decode_cursor, page_of
 from storefront.web.schemas import Page
 
-T = TypeVar("T")
 NO_ORDER = "No such order."
-log = logging.getLogger("storefront.orders")
-RETRIES = Counter("storefront_db_retries_total", "Write transactions retried after a transient failure", ["reason"])
-_TRANSIENT = {
-    asyncpg.DeadlockDetectedError: "deadlock",
-    asyncpg.SerializationError: "serialization",
-}
-
-
-async def retry_once(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run a write; on a deadlock or serialization failure run it once more, then answer 503."""
-    try:
-        return await operation()
-    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
-        RETRIES.labels(_TRANSIENT[type(exc)]).inc()
-        log.warning("retrying a write after a transient failure", extra={"error": type(exc).__name__})
-    try:
-        return await operation()
-    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
-        raise ServiceUnavailable("The write kept conflicting with concurrent ones; retry shortly.") from None
 
 
 async def place_order_in(conn: asyncpg.Connection, user_id: UUID, data: OrderIn) -> OrderOut:

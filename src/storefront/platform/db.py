@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+from prometheus_client import Counter
 
+from storefront.errors import ServiceUnavailable
 from storefront.platform.settings import Settings
+
+T = TypeVar("T")
+log = logging.getLogger("storefront.db")
+RETRIES = Counter("storefront_db_retries_total", "Write transactions retried after a transient failure", ["reason"])
+_TRANSIENT = {
+    asyncpg.DeadlockDetectedError: "deadlock",
+    asyncpg.SerializationError: "serialization",
+}
 
 ACQUIRE_TIMEOUT = 2.0
 STATEMENT_TIMEOUT_MS = 15_000
@@ -21,6 +32,32 @@ UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
 )
+
+
+# SQLSTATEs that a request's values can cause: NUL or a character the encoding lacks (22021, 22P05),
+# a date or a number out of range (22008, 22003).
+BAD_INPUT_STATES = frozenset({"22021", "22P05", "22008", "22003"})
+
+
+def is_bad_input(exc: BaseException) -> bool:
+    """True for a database error the request's values caused (a 422, never a 500 or a 503)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return exc.sqlstate in BAD_INPUT_STATES
+    # asyncpg's own "invalid input for query argument" error is both an InterfaceError and a ValueError.
+    return isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
+
+
+async def retry_once(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run a write transaction; on a deadlock or serialization failure run it once more, then 503."""
+    try:
+        return await operation()
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+        RETRIES.labels(_TRANSIENT[type(exc)]).inc()
+        log.warning("retrying a write after a transient failure", extra={"error": type(exc).__name__})
+    try:
+        return await operation()
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        raise ServiceUnavailable("The write kept conflicting with concurrent ones; retry shortly.") from None
 
 
 async def _skip_reset(connection: asyncpg.Connection) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Hashable
 from typing import Any
 
 import msgspec
@@ -67,3 +68,23 @@ class LineWriter:
             data, self._pending = b"\n".join(self._pending) + b"\n", []
             sys.stdout.write(data.decode())
             sys.stdout.flush()
+
+
+class LogThrottle:
+    """At most one log record per key and interval: an outage that fails every request logs its
+    traceback once, and the next record says how many were held back meanwhile."""
+
+    def __init__(self, interval: float = 30.0) -> None:
+        self.interval = interval
+        self._last: dict[Hashable, float] = {}
+        self._held: dict[Hashable, int] = {}
+
+    def admit(self, key: Hashable) -> int | None:
+        """None to hold this record back; else how many records of `key` were held back before it."""
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._held[key] = self._held.get(key, 0) + 1
+            return None
+        self._last[key] = now
+        return self._held.pop(key, 0)

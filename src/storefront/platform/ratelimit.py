@@ -58,6 +58,23 @@ return {allowed, remaining or 0, math.ceil(retry)}
 """
 
 
+# KEYS[1]: a bucket. ARGV: burst, window in ms. Gives back one token taken earlier (never more than
+# the bucket holds): the time at which the bucket is full again moves one interval earlier.
+REFUND_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil then return 0 end
+local new_tat = tat - tonumber(ARGV[2]) / tonumber(ARGV[1])
+if new_tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
+end
+return 1
+"""
+
+
 class Policy(msgspec.Struct, frozen=True):
     """A named limit: `burst` requests per `window` seconds."""
 
@@ -115,6 +132,11 @@ class LocalBuckets:
             self._tats.update(zip(keys, new_tats, strict=True))
         return Decision(allowed, remaining or 0, math.ceil(retry))
 
+    def refund(self, key: str, policy: Policy) -> None:
+        """Give back one token taken earlier."""
+        if key in self._tats:
+            self._tats[key] -= policy.window * 1000 / policy.burst
+
     def forget(self, key: str) -> None:
         self._tats.pop(key, None)
 
@@ -123,6 +145,7 @@ class RateLimiter:
     """Checks buckets in Valkey; `fallback=True` answers from LocalBuckets when Valkey is down."""
 
     SHA = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Valkey names scripts by SHA-1
+    REFUND_SHA = hashlib.sha1(REFUND_LUA.encode()).hexdigest()  # noqa: S324
 
     def __init__(self, valkey: ValkeyClient) -> None:
         self.valkey = valkey
@@ -141,6 +164,12 @@ class RateLimiter:
             FAIL_OPEN.inc()
             return Decision(True, policies[0].burst, 0)
         return Decision(bool(allowed), int(remaining), int(retry))
+
+    async def refund(self, key: str, policy: Policy) -> None:
+        """Give back one token of `key` that a committed check took (the work it guarded was fine)."""
+        self.local.refund(key, policy)
+        with contextlib.suppress(ValkeyUnavailable):
+            await self.valkey.run_script(REFUND_LUA, self.REFUND_SHA, [key], [policy.burst, policy.window * 1000])
 
     async def reset(self, key: str) -> None:
         """Forget a bucket (a successful login clears the account's failures)."""

@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 from valkey.exceptions import NoScriptError, ResponseError, ValkeyError
 
+from storefront.platform.logging import LogThrottle
 from storefront.platform.resp import PipelinedValkey
 
 TIMEOUT = 0.1
@@ -35,8 +36,7 @@ class ValkeyClient:
     def __init__(self, url: str) -> None:
         self.connection = PipelinedValkey(url, TIMEOUT, CONNECT_TIMEOUT)
         self._down_until = 0.0
-        self._logged_at = -LOG_INTERVAL
-        self._error_logged_at = -LOG_INTERVAL
+        self._logs = LogThrottle(LOG_INTERVAL)
 
     async def close(self) -> None:
         """Close the connection (the worker is stopping)."""
@@ -56,10 +56,8 @@ class ValkeyClient:
         except ResponseError as exc:
             # Valkey answered, with an error: a bug to report, not an outage to ride out (no breaker).
             FAILURES.inc()
-            now = time.monotonic()
-            if now - self._error_logged_at >= LOG_INTERVAL:
-                self._error_logged_at = now
-                log.error("valkey command failed", extra={"error": repr(exc)})
+            if (held := self._logs.admit("error")) is not None:
+                log.error("valkey command failed", extra={"error": repr(exc), "suppressed": held})
             raise ValkeyUnavailable from exc
         except (ValkeyError, OSError, TimeoutError) as exc:
             self._trip(exc)
@@ -73,12 +71,10 @@ class ValkeyClient:
         return await self._call(self.connection.execute(*args))
 
     def _trip(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        self._down_until = now + COOL_DOWN
+        self._down_until = time.monotonic() + COOL_DOWN
         FAILURES.inc()
-        if now - self._logged_at >= LOG_INTERVAL:
-            self._logged_at = now
-            log.warning("valkey unavailable, degrading", extra={"error": repr(exc)})
+        if (held := self._logs.admit("down")) is not None:
+            log.warning("valkey unavailable, degrading", extra={"error": repr(exc), "suppressed": held})
 
     async def run_script(self, script: str, sha: str, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA `sha`; a fresh or restarted Valkey that lacks the script gets it loaded, once."""

@@ -21,6 +21,7 @@ from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
 from storefront.web.conventions import FORM
+from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -55,13 +56,16 @@ def _decoder(model: Any) -> msgspec.json.Decoder[Any]:
 
 
 def decode_json(raw: bytes, model: Any) -> Any:
-    """Decode `raw` into `model` strictly; 400 for broken JSON, 422 with field paths for bad values."""
+    """Decode `raw` into `model` strictly; 400 for broken JSON (or not UTF-8), 422 with field paths
+    for bad values."""
     try:
         return _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
     except msgspec.DecodeError as exc:
         raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise MalformedRequest("The body is not valid JSON: it is not UTF-8 (RFC 8259).") from None
 
 
 def decode_form(raw: bytes, model: type[Any]) -> Any:
@@ -128,16 +132,23 @@ class StrictBodyPlugin(SerializationPlugin):
 
 
 async def check_body(request: Request[Any, Any, Any]) -> None:
-    """Before the body is read: a handler that takes a body gets JSON (or its declared form) or a 4xx."""
-    if request.method not in _BODY_METHODS:
-        return None
+    """Before the handler's parameters are parsed: a handler that takes a body gets a non-empty body
+    of JSON in UTF-8 (or its declared form), or a 4xx."""
     handler = request.route_handler
     if "data" not in handler.parsed_fn_signature.parameters:
-        return None
-    headers = request.headers
-    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
-        raise MalformedRequest("A JSON request body is required.")
-    content_type = request.content_type[0]
+        return
+    content_type, options = request.content_type
     if not is_json(content_type) and content_type not in handler.opt.get("form_media_types", ()):
         raise UnsupportedMediaType(f"Send the body as application/json, not {content_type or 'nothing'}.")
-    return None
+    charset = options.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"JSON is UTF-8 (RFC 8259); the body says charset={charset}.")
+    if not await request.body():  # Content-Length: 0 or 00, or an empty chunked body
+        raise MalformedRequest("A request body is required.")
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request`: strict query parameters, then (for writes) the body checks."""
+    check_query(request)
+    if request.method in _BODY_METHODS:
+        await check_body(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -17,7 +17,7 @@ from storefront.web.conventions import MAX_PAGE_SIZE
 T = TypeVar("T")
 PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (1-{MAX_PAGE_SIZE}).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page.")]
-_Key = tuple[datetime, UUID]
+_Key = tuple[Annotated[datetime, msgspec.Meta(tz=True)], UUID]
 _decoder = msgspec.json.Decoder(_Key)
 
 
@@ -33,7 +33,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime | None, UUID | None]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, id_ = _decoder.decode(raw)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        # In UTC, as the database compares it: year 1 at +01:00 or 9999 at -01:00 has no UTC date.
+        created_at = created_at.astimezone(UTC)
+    except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError):
         raise ValidationFailed.on("cursor", "is not a cursor this API issued") from None
     return created_at, id_
 

@@ -29,10 +29,13 @@ from storefront.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from storefront.platform.db import UNAVAILABLE
+from storefront.platform.db import UNAVAILABLE, is_bad_input
+from storefront.platform.logging import LogThrottle
 from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
 
 log = logging.getLogger("storefront.errors")
+_throttle = LogThrottle()
+BAD_INPUT = "A value in the request cannot be stored or compared; check its characters and ranges."
 _encoder = msgspec.json.Encoder()
 
 
@@ -108,6 +111,8 @@ def to_domain_error(exc: Exception) -> DomainError:
         errors = _litestar_field_errors(exc)
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "Invalid request."
         return ValidationFailed(detail, errors=errors)
+    if is_bad_input(exc):
+        return ValidationFailed(BAD_INPUT)
     if isinstance(exc, HTTPException):
         cls = _HTTP_TO_DOMAIN.get(exc.status_code, InternalError)
         detail = _DEFAULT_DETAIL.get(exc.status_code) or str(exc.detail or cls.title)
@@ -119,15 +124,22 @@ def to_domain_error(exc: Exception) -> DomainError:
     return InternalError("The server failed to handle this request.")
 
 
+def _log(error: DomainError, exc: Exception, request_id: str | None) -> None:
+    """One record per kind of failure and interval, with its traceback and the count held back."""
+    kind = type(exc).__name__
+    held = _throttle.admit((error.slug, kind))
+    if held is None:
+        return
+    level = logging.ERROR if error.status >= 500 else logging.WARNING
+    message = {500: "unhandled error", 503: "service unavailable"}.get(error.status, "bad input reached the database")
+    log.log(level, message, exc_info=exc, extra={"request_id": request_id, "error": kind, "suppressed": held})
+
+
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The single exception handler: every error becomes application/problem+json."""
     error = to_domain_error(exc)
     request_id: str | None = request.scope.get("request_id")  # type: ignore[assignment]
-    if error.status >= 500:
-        log.error(
-            "unhandled error" if isinstance(error, InternalError) else "service unavailable",
-            exc_info=exc,
-            extra={"request_id": request_id, "error": type(exc).__name__},
-        )
+    if error.status >= 500 or is_bad_input(exc):
+        _log(error, exc, request_id)
     status, headers, body = render_problem(error, request_id)
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

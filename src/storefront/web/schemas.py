@@ -1,4 +1,12 @@
-"""Base Structs (one per direction) and the named constraint aliases every domain reuses."""
+"""Base Structs (one per direction) and the named constraints every domain reuses.
+
+Text rules (DESIGN §9): no text a client sends may hold NUL (PostgreSQL cannot store it) or other
+control characters; one-line text (names, emails, search terms) also refuses line breaks and the
+invisible format characters that disguise text (bidi overrides and isolates, zero-width ones, BOM);
+multi-line text keeps tab and newline. The patterns mean the same under Python's `re` (which
+enforces them) and ECMAScript (which the OpenAPI document speaks): `$(?!\n)` closes the one gap,
+Python's `$` matching before a final newline.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,15 @@ import msgspec
 from msgspec import Meta
 
 T = TypeVar("T")
+CONTROLS = r"\x00-\x1f\x7f-\x9f"
+INVISIBLE = r"\u200b-\u200d\u202a-\u202e\u2066-\u2069\ufeff"
+FORBIDDEN_IN_LINE = CONTROLS + INVISIBLE
+LINE = rf"^[^{FORBIDDEN_IN_LINE}]*$(?!\n)"
+"""One line of text, possibly blank."""
+NAME = rf"^[^{FORBIDDEN_IN_LINE}]*[^\s{FORBIDDEN_IN_LINE}][^{FORBIDDEN_IN_LINE}]*$(?!\n)"
+"""One line with at least one visible character (it is trimmed, and must not be blank)."""
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+"""Multi-line text: tab, newline and carriage return allowed, other control characters not."""
 
 
 class RequestStruct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
