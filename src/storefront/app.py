@@ -125,8 +125,9 @@ def create_app(settings: Settings | None = None) -> Any:
     configure_logging(settings.log_level)
     state = build_state(settings)
     docs = [redoc, openapi_json] if settings.docs_enabled else []
+    metrics = [MetricsController] if settings.metrics_enabled else []
     app = Litestar(
-        route_handlers=[liveness, readiness, MetricsController, *docs, api_router()],
+        route_handlers=[liveness, readiness, *metrics, *docs, api_router()],
         dependencies=dependencies(state),
         lifespan=[lifespan(state)],
         on_startup=[drop_framework_400s] if settings.docs_enabled else [],

@@ -47,6 +47,16 @@ class MalformedRequest(DomainError):
     status, slug, title = 400, "malformed-request", "Malformed request"
 
 
+class RequestTimeout(DomainError):
+    status, slug, title = 408, "request-timeout", "Request timeout"
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(
+            f"The request body did not arrive within {seconds} s; the connection is closed.",
+            headers={"Connection": "close"},
+        )
+
+
 class Unauthenticated(DomainError):
     status, slug, title = 401, "unauthenticated", "Unauthenticated"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,10 @@ import psutil
 import pytest
 
 import storefront
+from tests.support.services import free_port
 
 SRC = str(Path(storefront.__file__).resolve().parents[1])
 ADMIN = ("root@example.com", "launcher password")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -105,7 +99,7 @@ def _login(base: str) -> httpx.Response:
 
 
 def test_serve_lock_restart_and_clean_stop(data_dir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _env(data_dir, port)
     server = _start(env)

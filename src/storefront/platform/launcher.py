@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,11 @@ from storefront.platform.settings import Settings
 
 log = logging.getLogger("storefront.launcher")
 METRICS_DIR = "metrics"
+KILL_TIMEOUT_SECONDS = 30
+# The largest request head (request line and headers) a connection may send; beyond it, 431.
+HEADER_BUFFER_BYTES = 65_536
+FILE_HEADROOM = 256  # files a worker needs besides client connections: pool, Valkey, logs, modules
+MAX_OPEN_FILES = 1_048_576
 
 
 @contextmanager
@@ -46,7 +52,34 @@ def database_url(settings: Settings) -> Iterator[str]:
         postgres.stop()
 
 
-def _granian_command(settings: Settings) -> list[str]:
+def open_files_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit (children inherit it); the
+    limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, MAX_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """MAX_CONNECTIONS, lowered (with a warning) to what a worker can open: past its file limit
+    Granian's accept loop spins on EMFILE instead of leaving new connections in the backlog."""
+    usable = open_files_limit() - FILE_HEADROOM
+    if settings.server.max_connections <= usable:
+        return settings.server.max_connections
+    log.warning(
+        "MAX_CONNECTIONS is above what the open-files limit allows; using the lower figure",
+        extra={"max_connections": settings.server.max_connections, "used": usable},
+    )
+    return max(usable, 16)
+
+
+def granian_command(settings: Settings) -> list[str]:
+    """Granian as `serve` runs it: HTTP/1 only (its auto-detection never times out a silent
+    socket), every connection limit explicit (DESIGN §9)."""
+    server = settings.server
     return [
         sys.executable, "-m", "granian",
         "--interface", "asgi",
@@ -56,9 +89,15 @@ def _granian_command(settings: Settings) -> list[str]:
         "--workers", str(settings.workers),
         "--loop", "uvloop",
         "--no-ws",
+        "--http", "1",
+        "--backlog", str(server.backlog),
+        "--backpressure", str(connections_per_worker(settings)),
+        "--http1-keep-alive",
+        "--http1-header-read-timeout", str(server.header_timeout_seconds * 1000),
+        "--http1-buffer-size", str(HEADER_BUFFER_BYTES),
         "--log-level", "warning",
         "--respawn-failed-workers",
-        "--workers-kill-timeout", "30",
+        "--workers-kill-timeout", str(KILL_TIMEOUT_SECONDS),
     ]  # fmt: skip
 
 
@@ -78,7 +117,7 @@ def _metrics_dir(settings: Settings) -> Path:
 
 
 def _run_granian(settings: Settings, env: dict[str, str]) -> int:
-    process = subprocess.Popen(_granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def forward(signum: int, _frame: object) -> None:
         log.info("stopping: draining in-flight requests", extra={"signal": signal.Signals(signum).name})
@@ -113,6 +152,8 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
             "DATA_DIR": str(settings.data_dir.resolve()),
             "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings)),
         }
+        if not settings.metrics_enabled:
+            log.warning("METRICS_TOKEN is unset: /metrics is off (in production it needs a token)")
         log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}", "workers": settings.workers})
         return _run_granian(settings, env)
     finally:

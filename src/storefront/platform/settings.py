@@ -92,6 +92,16 @@ class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     trusted_proxies: Networks = Networks()
 
 
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """What a connection may hold of the server (DESIGN §9): idle and trickling clients time out,
+    and one worker keeps up to `max_connections` open before new ones wait in the backlog."""
+
+    backlog: Annotated[int, Meta(ge=128, le=65535)] = 4096
+    max_connections: Annotated[int, Meta(ge=16, le=1_000_000)] = 8192
+    header_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 10
+    body_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 15
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Every setting of the service, grouped; built once by `load_settings`."""
 
@@ -112,11 +122,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     docs_enabled: bool = True
     auth: AuthSettings
     limits: LimitSettings = LimitSettings()
+    server: ServerSettings = ServerSettings()
 
     @property
     def is_production(self) -> bool:
         """True when running with `ENVIRONMENT=production`."""
         return self.environment == "production"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """`/metrics` is served in development, and in production only behind METRICS_TOKEN."""
+        return not self.is_production or self.metrics_token is not None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -200,9 +216,17 @@ def _decode_custom(kind: type, value: Any) -> Any:
     raise NotImplementedError(kind)
 
 
+def _groups() -> dict[str, type[msgspec.Struct]]:
+    """Settings and its groups (the Struct-typed fields), by their key in the converted input."""
+    info = msgspec.inspect.type_info(Settings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    nested = {f.encode_name: f.type.cls for f in info.fields if isinstance(f.type, msgspec.inspect.StructType)}
+    return {"": Settings, **nested}
+
+
 def variable_names() -> list[str]:
     """Every environment variable the settings read."""
-    return [name for group in (Settings, AuthSettings, LimitSettings) for name in _field_types(group)]
+    return [name for group in _groups().values() for name in _field_types(group)]
 
 
 def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> SettingsError:
@@ -212,7 +236,7 @@ def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> Setting
     if match is None:
         return SettingsError(message)
     name = match["name"]
-    kinds = {n: k for group in (Settings, AuthSettings, LimitSettings) for n, k in _field_types(group).items()}
+    kinds = {n: k for group in _groups().values() for n, k in _field_types(group).items()}
     if name not in kinds:
         return SettingsError(message)
     kind, description = _unwrap(kinds[name])
@@ -251,11 +275,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
     values = {name: str(value).strip() for name, value in merged.items() if str(value).strip()}
     given_secret = values.get("SECRET_KEY")
-    raw = {
-        **_section(Settings, values),
-        "AUTH": {**_section(AuthSettings, values), "SECRET_KEY": given_secret or ""},
-        "LIMITS": _section(LimitSettings, values),
-    }
+    raw = {key: _section(group, values) for key, group in _groups().items() if key}
+    raw.update(_section(Settings, values))
+    raw["AUTH"]["SECRET_KEY"] = given_secret or ""
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_custom)
     except msgspec.ValidationError as exc:

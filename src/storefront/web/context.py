@@ -1,5 +1,5 @@
-"""The outermost ASGI layer: request id, the general rate limit, one access-log line and the request
-metrics per response.
+"""The outermost ASGI layer: request id, security headers, OPTIONS and HEAD, the general rate limit,
+the body deadline, one access-log line and the request metrics per response.
 
 It wraps the whole Litestar app, so it also sees the router's own 404 and 405, which ordinary
 Litestar middleware never does, and a 429 costs no routing, no guard and no body parsing.
@@ -15,12 +15,14 @@ from typing import Any
 import msgspec
 from prometheus_client import Histogram
 
-from storefront.errors import RateLimited
+from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeout
 from storefront.platform.logging import LineWriter
 from storefront.platform.ratelimit import Decision, Policy, RateLimiter
 from storefront.platform.settings import Settings
 from storefront.web.client_ip import client_ip, peer_address
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
+from storefront.web.deadline import BodyDeadline
+from storefront.web.methods import Methods, without_body
 from storefront.web.problems import render_problem
 
 Identify = Callable[[dict[str, Any]], str | None]
@@ -37,6 +39,19 @@ LATENCY = Histogram(
 UNMATCHED = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 EXEMPT_PREFIXES = ("/health", "/metrics")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+DOCS_PATHS = ("/docs", "/redoc")
+# The documentation pages load only what Storefront serves, and no site may frame them.
+DOCS_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+        b"frame-ancestors 'none'",
+    ),
+]
 _MAX_ID = 128
 _encoder = msgspec.json.Encoder()
 
@@ -64,9 +79,11 @@ class RequestContext:
 
     def __init__(self, app: Any, settings: Settings, limiter: RateLimiter, identify: Identify) -> None:
         self.app = app
+        self.methods = Methods(app)
         self.limiter = limiter
         self.identify = identify
         self.trusted = settings.limits.trusted_proxies
+        self.body_timeout = settings.server.body_timeout_seconds
         self.log_requests = settings.log_level in ("DEBUG", "INFO")
         per_minute = settings.limits.per_minute
         self.policy = Policy("general", per_minute, 60) if per_minute else None
@@ -78,9 +95,16 @@ class RequestContext:
         started = time.perf_counter()
         request_id = sane_request_id(_header(scope, b"x-request-id"))
         scope["request_id"] = request_id
-        extra = [(b"x-request-id", request_id.encode())]
+        extra = [(b"x-request-id", request_id.encode()), NOSNIFF]
+        if scope["path"].startswith(DOCS_PATHS):
+            extra += DOCS_HEADERS
+        method = scope["method"]
         status = 500
         try:
+            if method == "OPTIONS" and (status := await self._options(scope, send, request_id, extra)):
+                return
+            if method == "HEAD":
+                scope["method"], send = "GET", without_body(send)
             if self.policy is not None and self._limited(scope):
                 decision = await self._check(scope)
                 extra += [
@@ -89,8 +113,12 @@ class RequestContext:
                 ]
                 if not decision.allowed:
                     status = 429
-                    await self._send_limited(send, decision, request_id, extra)
+                    await self._send_problem(send, RateLimited(decision.retry_after), request_id, extra)
                     return
+            guard = None
+            if scope["method"] in BODY_METHODS:
+                guard = self._guard_body(scope, receive, send, request_id, extra)
+                receive, send = guard.receive, guard.send
 
             async def send_with_context(message: dict[str, Any]) -> None:
                 nonlocal status
@@ -100,12 +128,32 @@ class RequestContext:
                 await send(message)
 
             await self.app(scope, receive, send_with_context)
+            if guard is not None and guard.answered:
+                status = RequestTimeout.status
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            scope["method"] = method
+            self._record(scope, status or 500, time.perf_counter() - started)
 
     @staticmethod
     def _limited(scope: dict[str, Any]) -> bool:
         return scope["method"] != "OPTIONS" and not scope["path"].startswith(EXEMPT_PREFIXES)
+
+    async def _options(
+        self, scope: dict[str, Any], send: Any, request_id: str, extra: list[tuple[bytes, bytes]]
+    ) -> int:
+        """Answer an OPTIONS request here and return its status, or 0 to leave it to the app: a CORS
+        preflight from an allowed origin (Litestar's CORS answers it) or a path no route matches."""
+        preflight = self.methods.preflight_allowed(scope)
+        if preflight is False:
+            await self._send_problem(send, Forbidden("This origin may not call the API (CORS)."), request_id, extra)
+            return Forbidden.status
+        allow = self.methods.allow(scope["path"])
+        if preflight or allow is None:
+            return 0
+        headers = [(b"allow", allow.encode()), (b"content-length", b"0"), *extra]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return 204
 
     def _client_key(self, scope: dict[str, Any]) -> str:
         """The signed-in user's id when the credentials are valid, else the client's IP."""
@@ -118,9 +166,17 @@ class RequestContext:
         assert self.policy is not None
         return await self.limiter.check([self._client_key(scope)], [self.policy], commit=True, fallback=False)
 
+    def _guard_body(
+        self, scope: dict[str, Any], receive: Any, send: Any, request_id: str, extra: list[tuple[bytes, bytes]]
+    ) -> BodyDeadline:
+        async def answer_408() -> None:
+            await self._send_problem(send, RequestTimeout(self.body_timeout), request_id, extra)
+
+        return BodyDeadline(scope, receive, send, self.body_timeout, answer_408)
+
     @staticmethod
-    async def _send_limited(send: Any, decision: Decision, request_id: str, extra: list[tuple[bytes, bytes]]) -> None:
-        status, headers, body = render_problem(RateLimited(decision.retry_after), request_id)
+    async def _send_problem(send: Any, error: DomainError, request_id: str, extra: list[tuple[bytes, bytes]]) -> None:
+        status, headers, body = render_problem(error, request_id)
         raw_headers = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),

@@ -32,6 +32,7 @@ from storefront.errors import (
 from storefront.platform.db import UNAVAILABLE, is_bad_input
 from storefront.platform.logging import LogThrottle
 from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
+from storefront.web.deadline import DISCONNECTED
 
 log = logging.getLogger("storefront.errors")
 _throttle = LogThrottle()
@@ -139,7 +140,9 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     """The single exception handler: every error becomes application/problem+json."""
     error = to_domain_error(exc)
     request_id: str | None = request.scope.get("request_id")  # type: ignore[assignment]
-    if error.status >= 500 or is_bad_input(exc):
+    # A client that went away (or was cut off by the body deadline) will not read this: no log.
+    gone = request.scope.get(DISCONNECTED, False)  # type: ignore[call-overload]
+    if not gone and (error.status >= 500 or is_bad_input(exc)):
         _log(error, exc, request_id)
     status, headers, body = render_problem(error, request_id)
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

@@ -1,0 +1,85 @@
+"""The HTTP contract tells the truth: HEAD and OPTIONS on every route, the security headers, CORS
+refusals as problems, /metrics off in production without a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from storefront.app import create_app
+from tests.support.http import assert_problem
+from tests.support.services import Services, make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready", "/api/v1/items", "/openapi.json"])
+async def test_head_answers_like_get_without_a_body(client: AsyncTestClient[Any], path: str) -> None:
+    get = await client.get(path)
+    head = await client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+async def test_head_where_get_is_refused_answers_as_get_would(client: AsyncTestClient[Any]) -> None:
+    assert (await client.head("/api/v1/users/me")).status_code == 401
+    assert (await client.head("/api/v1/auth/login")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/api/v1/items", "GET, HEAD, OPTIONS, POST"),
+        ("/api/v1/users/me", "DELETE, GET, HEAD, OPTIONS, PATCH"),
+        ("/api/v1/orders", "GET, HEAD, OPTIONS, POST"),
+        ("/api/v1/items/0b7c7c7c-0000-4000-8000-000000000000", "DELETE, GET, HEAD, OPTIONS, PATCH"),
+        ("/api/v1/auth/login", "OPTIONS, POST"),
+        ("/health", "GET, HEAD, OPTIONS"),
+    ],
+)
+async def test_options_lists_every_method_of_the_path(client: AsyncTestClient[Any], path: str, allow: str) -> None:
+    response = await client.options(path)
+    assert response.status_code == 204
+    assert response.headers["allow"] == allow
+    assert response.content == b""
+
+
+async def test_options_on_an_unknown_path_is_404(client: AsyncTestClient[Any]) -> None:
+    assert_problem(await client.options("/nowhere"), 404, "not-found")
+
+
+@pytest.mark.parametrize("path", ["/health", "/nowhere", "/api/v1/users/me", "/openapi.json"])
+async def test_every_response_says_nosniff(client: AsyncTestClient[Any], path: str) -> None:
+    assert (await client.get(path)).headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_docs_may_not_be_framed(client: AsyncTestClient[Any], path: str) -> None:
+    response = await client.get(path)
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_a_preflight_from_a_disallowed_origin_is_a_403_problem(services: Services, clean: None) -> None:
+    settings = make_settings(services, CORS_ORIGINS="https://shop.example")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        preflight = await client.options(
+            "/api/v1/items", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert_problem(preflight, 403, "forbidden")
+        assert "access-control-allow-origin" not in preflight.headers
+        plain = await client.options("/api/v1/items")
+        assert (plain.status_code, plain.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
+
+
+async def test_metrics_are_off_in_production_without_a_token(services: Services, clean: None) -> None:
+    settings = make_settings(services, ENVIRONMENT="production")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert_problem(await client.get("/metrics"), 404, "not-found")
+    settings = make_settings(services, ENVIRONMENT="production", METRICS_TOKEN="scrape-me")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})).status_code == 200
