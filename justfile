@@ -57,6 +57,33 @@ clean-data: _venv
 bench *args: _venv
     {{python}} -m bench "$@"
 
+# Refresh the Swagger UI and ReDoc files /docs and /redoc serve (npm tarballs, integrity-checked)
+vendor-docs swagger="5.35.0" redoc="2.5.4":
+    #!/usr/bin/env bash
+    # ReDoc stays on 2.x: 3.x is an ES module (Litestar's page loads a classic script).
+    set -euo pipefail
+    dest=src/storefront/web/docs_assets
+    work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+    fetch() {
+        local tgz want got
+        tgz=$(cd "$work" && npm pack --silent "$1@$2")
+        want=$(npm view "$1@$2" dist.integrity)
+        got="sha512-$(openssl dgst -sha512 -binary "$work/$tgz" | base64 -w0)"
+        [ "$want" = "$got" ] || { echo "integrity mismatch for $1@$2" >&2; exit 1; }
+        mkdir -p "$work/$1" && tar -xzf "$work/$tgz" -C "$work/$1" --strip-components=1
+        echo "$1@$2 $want" >> "$work/MANIFEST"
+    }
+    fetch swagger-ui-dist "{{swagger}}"
+    fetch redoc "{{redoc}}"
+    rm -rf "$dest" && mkdir -p "$dest/swagger-ui" "$dest/redoc"
+    s="$work/swagger-ui-dist"
+    cp "$s"/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css,favicon-32x32.png} "$dest/swagger-ui/"
+    cp "$s"/{LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt,swagger-ui-standalone-preset.js.LICENSE.txt} "$dest/swagger-ui/"
+    cp "$work"/redoc/bundles/redoc.standalone.js{,.LICENSE.txt} "$work"/redoc/LICENSE "$dest/redoc/"
+    cp "$work/MANIFEST" "$dest/MANIFEST"
+    (cd "$dest" && find . -type f ! -name MANIFEST ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
+    du -sh "$dest"
+
 # Create or refresh .venv from the hash-pinned lock (a no-op when it is current)
 _venv:
     #!/usr/bin/env bash

@@ -12,6 +12,7 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.types import ControllerRouterHandler
 
 from storefront.accounts.controller import AuthController, UsersController
 from storefront.accounts.limits import AuthLimits
@@ -31,7 +32,7 @@ from storefront.web.body import StrictBodyPlugin, check_request
 from storefront.web.client_ip import provide_client_ip
 from storefront.web.context import RequestContext
 from storefront.web.conventions import MAX_BODY_BYTES
-from storefront.web.openapi import drop_framework_400s, openapi_config
+from storefront.web.openapi import docs_assets, drop_framework_400s, openapi_config
 from storefront.web.problems import problem_response
 from storefront.web.state import AppState, constant
 
@@ -124,8 +125,8 @@ def create_app(settings: Settings | None = None) -> Any:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     state = build_state(settings)
-    docs = [redoc, openapi_json] if settings.docs_enabled else []
-    metrics = [MetricsController] if settings.metrics_enabled else []
+    docs: list[ControllerRouterHandler] = [redoc, openapi_json, docs_assets()] if settings.docs_enabled else []
+    metrics: list[ControllerRouterHandler] = [MetricsController] if settings.metrics_enabled else []
     app = Litestar(
         route_handlers=[liveness, readiness, *metrics, *docs, api_router()],
         dependencies=dependencies(state),

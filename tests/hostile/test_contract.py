@@ -3,12 +3,15 @@ refusals as problems, /metrics off in production without a token."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from storefront.app import create_app
+from storefront.web.openapi import DOCS_ASSETS_DIR
 from tests.support.http import assert_problem
 from tests.support.services import Services, make_settings
 
@@ -83,3 +86,23 @@ async def test_metrics_are_off_in_production_without_a_token(services: Services,
     settings = make_settings(services, ENVIRONMENT="production", METRICS_TOKEN="scrape-me")
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_load_only_storefronts_own_assets(client: AsyncTestClient[Any], page: str) -> None:
+    html = (await client.get(page)).text
+    links = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert links
+    assert [link for link in links if not link.startswith("/docs/assets/")] == []
+    for link in links:
+        asset = await client.get(link)
+        assert asset.status_code == 200, link
+        assert asset.headers["content-type"].split(";")[0] in ("text/javascript", "text/css", "image/png"), link
+    assert "fonts.googleapis" not in html
+
+
+def test_vendored_docs_assets_are_the_ones_recorded() -> None:
+    assets = DOCS_ASSETS_DIR
+    for line in (assets / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        assert hashlib.sha256((assets / name).read_bytes()).hexdigest() == digest, name

@@ -10,18 +10,17 @@ from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.plugins.prometheus import PrometheusController
 from litestar.serialization import encode_json
 
 from storefront.errors import Unauthenticated
 from storefront.ops.schemas import Checks, Liveness, Readiness
+from storefront.web.openapi import REDOC
 from storefront.web.state import AppState, DatabaseDep, ValkeyDep
 
 DB_CHECK_TIMEOUT = 1.5
 CACHE_CHECK_TIMEOUT = 0.5
 _LIVE = Liveness(status="ok")
-_redoc = RedocRenderPlugin(path="/redoc")
 
 
 @get("/health", tags=["ops"], summary="Liveness", sync_to_thread=False)
@@ -89,7 +88,7 @@ class MetricsController(PrometheusController):
 @get("/redoc", include_in_schema=False, media_type="text/html", sync_to_thread=False)
 def redoc(request: Request[Any, Any, Any]) -> bytes:
     """ReDoc at the root, next to Swagger UI at /docs."""
-    return _redoc.render(request, request.app.openapi_schema.to_schema())
+    return REDOC.render(request, request.app.openapi_schema.to_schema())
 
 
 @get(

@@ -38,7 +38,7 @@ LATENCY = Histogram(
 )
 UNMATCHED = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-EXEMPT_PREFIXES = ("/health", "/metrics")
+EXEMPT_PREFIXES = ("/health", "/metrics", "/docs/assets")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 DOCS_PATHS = ("/docs", "/redoc")

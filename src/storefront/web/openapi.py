@@ -1,17 +1,23 @@
-"""OpenAPI configuration and the problem+json responses every operation documents."""
+"""OpenAPI configuration, the problem+json responses every operation documents, and the
+documentation pages' own assets (served by Storefront: /docs and /redoc work with no internet)."""
 
 from __future__ import annotations
 
-from litestar import Litestar
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPIResponse, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
 from storefront.web.problems import Problem
 
 _DESCRIPTIONS = {
-    400: "Malformed request (body is not parseable JSON or form)",
+    400: "Malformed request (body is not parseable JSON or form, or is missing)",
+    408: "The request body did not arrive in time (the connection is closed)",
     401: "Missing, invalid, expired or revoked credentials",
     403: "Authenticated but not allowed",
     404: "Unknown id, or not yours",
@@ -25,7 +31,25 @@ _DESCRIPTIONS = {
     503: "A backing service is unavailable (see Retry-After)",
 }
 ALWAYS = (429, 500, 503)
-BODY = (400, 413, 415, 422)
+BODY = (400, 408, 413, 415, 422)
+# Swagger UI and ReDoc 2 from npm, vendored by `just vendor-docs` (versions in MANIFEST).
+DOCS_ASSETS_DIR = Path(__file__).parent / "docs_assets"
+DOCS_ASSETS = "/docs/assets"
+_FAVICON = f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/swagger-ui/favicon-32x32.png'>"
+REDOC = RedocRenderPlugin(
+    path="/redoc", js_url=f"{DOCS_ASSETS}/redoc/redoc.standalone.js", google_fonts=False, favicon=_FAVICON
+)
+
+
+def docs_assets() -> Router:
+    """The vendored Swagger UI and ReDoc files under /docs/assets, cached by browsers for a day."""
+    return create_static_files_router(
+        path=DOCS_ASSETS,
+        directories=[DOCS_ASSETS_DIR],
+        name="docs-assets",
+        cache_control=CacheControlHeader(public=True, max_age=86_400),
+        include_in_schema=False,
+    )
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -43,7 +67,15 @@ def openapi_config(version: str) -> OpenAPIConfig:
         version=version,
         description="Accounts, catalog and orders. Errors are RFC 9457 application/problem+json.",
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui/swagger-ui-standalone-preset.js",
+                favicon=_FAVICON,
+            )
+        ],
         components=Components(
             security_schemes={
                 "OAuth2PasswordBearer": SecurityScheme(
