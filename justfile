@@ -17,6 +17,10 @@ serve *args: _venv
 test *args: _venv
     {{python}} -m pytest "$@"
 
+# Contract tests: schemathesis (every check and phase) against a throwaway server, anonymous and as an admin
+contract *args: _venv
+    {{python}} -m tests.contract "$@"
+
 # Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
     {{python}} -m ruff check src tests bench

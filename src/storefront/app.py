@@ -32,7 +32,7 @@ from storefront.web.body import StrictBodyPlugin, check_request
 from storefront.web.client_ip import provide_client_ip
 from storefront.web.context import RequestContext
 from storefront.web.conventions import MAX_BODY_BYTES
-from storefront.web.openapi import docs_assets, drop_framework_400s, openapi_config
+from storefront.web.openapi import docs_assets, finish_openapi, openapi_config
 from storefront.web.problems import problem_response
 from storefront.web.state import AppState, constant
 
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Any:
         route_handlers=[liveness, readiness, *metrics, *docs, api_router()],
         dependencies=dependencies(state),
         lifespan=[lifespan(state)],
-        on_startup=[drop_framework_400s] if settings.docs_enabled else [],
+        on_startup=[finish_openapi] if settings.docs_enabled else [],
         state=state.as_litestar_state(),
         exception_handlers={Exception: problem_response},
         plugins=[StrictBodyPlugin()],

@@ -7,89 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-import storefront
 from storefront.platform.launcher import open_files_limit
-from tests.support.services import NO_LIMIT, TEST_SECRET, Services, free_port
+from tests.support.services import Services, live_server
 
 pytestmark = pytest.mark.anyio
-SRC = str(Path(storefront.__file__).resolve().parents[1])
 FRESH_CLIENT_SECONDS = 1.0
-Flood = Callable[[int], Awaitable[list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]]
-
-
-class Server:
-    """A running `storefront serve` on its own port, attached to the suite's PostgreSQL and Valkey."""
-
-    def __init__(self, services: Services, **env: str) -> None:
-        self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="sf-flood-"))
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": SRC,
-            "ENVIRONMENT": "test",
-            "PORT": str(self.port),
-            "DATA_DIR": str(self.data_dir),
-            "DATABASE_URL": services.database_url,
-            "VALKEY_URL": services.valkey_url,
-            "SECRET_KEY": TEST_SECRET,
-            "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
-            "LOG_LEVEL": "WARNING",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "storefront", "serve"],
-            env=self.env,
-            cwd=self.data_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.stderr.read().decode() if self.process.stderr else ""
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError("the server did not start")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def serving(services: Services, **env: str) -> Iterator[Server]:
-    server = Server(services, **env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -138,20 +67,20 @@ async def flooded(port: int, count: int, payload: bytes, read_reply: bool = Fals
 
 
 async def test_two_thousand_idle_keep_alive_connections(services: Services, clean: None) -> None:
-    with serving(services) as server:
+    with live_server(services) as server:
         request = b"GET /health HTTP/1.1\r\nHost: flood\r\n\r\n"
         async with flooded(server.port, 2000, request, read_reply=True):
             await _fresh_client_answers_quickly(server.base)
 
 
 async def test_slow_headers(services: Services, clean: None) -> None:
-    with serving(services) as server:
+    with live_server(services) as server:
         async with flooded(server.port, 1600, b"GET /health HTTP/1.1\r\nHost: fl"):
             await _fresh_client_answers_quickly(server.base)
 
 
 async def test_slow_bodies_and_their_408(services: Services, clean: None) -> None:
-    with serving(services, BODY_TIMEOUT_SECONDS="2") as server:
+    with live_server(services, BODY_TIMEOUT_SECONDS="2") as server:
         head = (
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: flood\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\n\r\n{"
@@ -169,7 +98,7 @@ async def test_slow_bodies_and_their_408(services: Services, clean: None) -> Non
 
 
 async def test_idle_connections_are_closed_after_the_header_timeout(services: Services, clean: None) -> None:
-    with serving(services, HEADER_TIMEOUT_SECONDS="1") as server:
+    with live_server(services, HEADER_TIMEOUT_SECONDS="1") as server:
         async with flooded(server.port, 1, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", read_reply=True) as held:
             reader, _ = held[0]
             assert await asyncio.wait_for(reader.read(), 5) == b""  # EOF: closed while idle

