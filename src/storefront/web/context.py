@@ -72,7 +72,8 @@ def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 
 class RequestContext:
-    """ASGI wrapper: `scope["request_id"]`, `X-Request-ID`, the general limit, logging and metrics.
+    """ASGI wrapper: `scope["request_id"]`, `X-Request-ID` and the security headers, OPTIONS and
+    HEAD, the general limit, the body deadline, logging and metrics.
 
     It knows no domain: `identify` (handed in by the app) says who a request is from.
     """
