@@ -1,5 +1,5 @@
 """Command line: `python -m storefront serve | migrate [--status] | new-migration NAME | psql |
-create-admin EMAIL | clean-data`."""
+create-admin EMAIL | clean-data | health`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 from storefront.accounts.bootstrap import ensure_admin, ensure_first_admin
-from storefront.platform.embedded import AlreadyRunning, is_serving
+from storefront.platform import datadir
+from storefront.platform.datadir import AlreadyRunning, DataDirError, is_serving
 from storefront.platform.launcher import database_url, serve
 from storefront.platform.logging import configure_logging
 from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
@@ -62,6 +65,17 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     return serve(settings, prepare=lambda dsn: asyncio.run(ensure_first_admin(dsn, settings)))
 
 
+def _health(settings: Settings, _: argparse.Namespace) -> int:
+    """The container's HEALTHCHECK: 0 when this instance's `/health` answers 200 (it follows PORT)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError):
+        return 1
+
+
 def _new_migration(_: Settings, args: argparse.Namespace) -> int:
     print(new_migration(args.name))
     return 0
@@ -84,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("email")
     admin.set_defaults(run=_create_admin)
     commands.add_parser("clean-data", help="delete DATA_DIR").set_defaults(run=_clean_data)
+    commands.add_parser("health", help="exit 0 when /health answers (a HEALTHCHECK)").set_defaults(run=_health)
     return parser
 
 
@@ -97,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     try:
+        if args.run is not _health:
+            datadir.prepare(settings.data_dir)
         return int(args.run(settings, args))
+    except DataDirError as exc:
+        print(f"storefront: {exc}", file=sys.stderr)
+        return 2
     except (AlreadyRunning, MigrationError) as exc:
         print(f"storefront: {exc}", file=sys.stderr)
         return 1

@@ -62,9 +62,11 @@ def build_state(settings: Settings) -> AppState:
 
 
 def dependencies(state: AppState) -> dict[str, Provide]:
-    """What handlers may name: `db`, `valkey`, `auth` (token settings), `auth_limits`, `client_ip`."""
+    """What handlers may name: `settings`, `db`, `valkey`, `auth` (token settings), `auth_limits`,
+    `client_ip`."""
     settings = state.settings
     return {
+        "settings": constant(settings),
         "db": constant(state.db),
         "valkey": constant(state.valkey),
         "auth": constant(settings.auth),

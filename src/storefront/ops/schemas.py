@@ -22,8 +22,12 @@ class Checks(ResponseStruct):
     cache: CheckState
 
 
-class Readiness(ResponseStruct):
-    """`ok` (both up), `degraded` (Valkey down, still serving) or `unavailable` (PostgreSQL down)."""
+ReadinessState = Literal["ok", "degraded", "unavailable", "draining"]
 
-    status: Literal["ok", "degraded", "unavailable"]
+
+class Readiness(ResponseStruct):
+    """`ok` (both up), `degraded` (Valkey down, still serving), `unavailable` (PostgreSQL down) or
+    `draining` (stopping: finishing its work, taking no more)."""
+
+    status: ReadinessState
     checks: Checks

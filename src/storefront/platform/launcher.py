@@ -11,25 +11,21 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storefront.platform.embedded import (
-    EmbeddedPostgres,
-    EmbeddedValkey,
-    forget_urls,
-    is_serving,
-    save_urls,
-    saved_urls,
-    take_lock,
-)
+from storefront.platform.datadir import forget_urls, is_serving, mark_draining, save_urls, saved_urls, take_lock
+from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
 from storefront.platform.migrations import apply_migrations
 from storefront.platform.settings import Settings
 
 log = logging.getLogger("storefront.launcher")
 METRICS_DIR = "metrics"
-KILL_TIMEOUT_SECONDS = 30
+# Workers still busy this long after the drain are killed: well inside a container runtime's
+# default 10 s stop grace, so PostgreSQL and Valkey always get their clean shutdown after it.
+KILL_TIMEOUT_SECONDS = 5
 # The largest request head (request line and headers) a connection may send; beyond it, 431.
 HEADER_BUFFER_BYTES = 65_536
 FILE_HEADROOM = 256  # files a worker needs besides client connections: pool, Valkey, logs, modules
@@ -117,12 +113,26 @@ def _metrics_dir(settings: Settings) -> Path:
 
 
 def _run_granian(settings: Settings, env: dict[str, str]) -> int:
+    """Run Granian until it exits. The first SIGINT / SIGTERM starts the drain: readiness turns
+    `draining` at once, Granian gets SIGTERM after DRAIN_SECONDS (still serving meanwhile, so a load
+    balancer can take the instance out first) and finishes in-flight requests; a second signal stops
+    Granian at once."""
     process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    stopping: list[threading.Timer] = []
 
-    def forward(signum: int, _frame: object) -> None:
-        log.info("stopping: draining in-flight requests", extra={"signal": signal.Signals(signum).name})
+    def terminate() -> None:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
+
+    def forward(signum: int, _frame: object) -> None:
+        if stopping:
+            stopping[0].cancel()
+            terminate()
+            return
+        log.info("stopping: draining", extra={"signal": signal.Signals(signum).name})
+        mark_draining(settings.data_dir, True)
+        stopping.append(threading.Timer(settings.server.drain_seconds, terminate))
+        stopping[0].start()
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
@@ -136,9 +146,10 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     in the first-admin bootstrap: the platform knows no domain).
     """
     lock = take_lock(settings.data_dir)
+    mark_draining(settings.data_dir, False)
     postgres, valkey = EmbeddedPostgres(settings.data_dir), EmbeddedValkey(settings.data_dir)
     try:
-        db_url = settings.database_url or postgres.start()
+        db_url = settings.database_url or postgres.start(watch=True)
         valkey_url = settings.valkey_url or valkey.start()
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
         applied = asyncio.run(apply_migrations(db_url))
@@ -162,5 +173,6 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
         forget_urls(settings.data_dir)
         valkey.stop()
         postgres.stop()
+        mark_draining(settings.data_dir, False)
         lock.close()
         log.info("stopped")

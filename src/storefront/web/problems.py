@@ -29,7 +29,7 @@ from storefront.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from storefront.platform.db import UNAVAILABLE, is_bad_input
+from storefront.platform.db import UNAVAILABLE, DatabaseTimeout, is_bad_input
 from storefront.platform.logging import LogThrottle
 from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
 from storefront.web.deadline import DISCONNECTED
@@ -120,6 +120,8 @@ def to_domain_error(exc: Exception) -> DomainError:
         error = cls.__new__(cls)
         DomainError.__init__(error, detail, headers=exc.headers or {})
         return error
+    if isinstance(exc, DatabaseTimeout):
+        return ServiceUnavailable(str(exc))
     if isinstance(exc, UNAVAILABLE):
         return ServiceUnavailable()
     return InternalError("The server failed to handle this request.")

@@ -18,6 +18,7 @@ _KEY = "storefront"
 DatabaseDep = NamedDependency[Database]
 ValkeyDep = NamedDependency[ValkeyClient]
 AuthSettingsDep = NamedDependency[AuthSettings]
+SettingsDep = NamedDependency[Settings]
 
 
 @dataclass(frozen=True, slots=True)
