@@ -21,6 +21,14 @@ test *args: _venv
 contract *args: _venv
     {{python}} -m tests.contract "$@"
 
+# Build the container image storefront:latest: docker if its daemon answers, else podman (set up if missing)
+image: _venv
+    {{python}} -m tests.image build
+
+# Build the image with podman (installed and set up if missing) and check it as an operator runs it
+image-test: _venv
+    {{python}} -m tests.image
+
 # Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
     {{python}} -m ruff check src tests bench

@@ -100,7 +100,7 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     max_connections: Annotated[int, Meta(ge=16, le=1_000_000)] = 8192
     header_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 10
     body_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 15
-    drain_seconds: Annotated[float, Meta(ge=0, le=300)] = 1.0
+    drain_seconds: Annotated[float, Meta(ge=0, le=300)] = 0.5
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
