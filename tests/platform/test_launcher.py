@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -211,3 +212,47 @@ def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"storefront: DATA_DIR={blocker / 'data'} is not writable by uid {os.getuid()} (gid {os.getgid()}): Not a directory"
     ]
+
+
+def test_requests_in_flight_at_sigterm_all_complete(data_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start(_env(data_dir, port))
+    try:
+        _wait_ready(base, server)
+        token = _login(base).json()["access_token"]
+        outcomes = asyncio.run(_load_across_sigterm(base, token, server))
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            _stop(server)
+    before = [status for started, status in outcomes if started < 0]
+    assert len(before) >= 50
+    assert set(before) == {200}, sorted(set(before))
+    assert _leftovers(data_dir) == []
+
+
+async def _load_across_sigterm(base: str, token: str, server: subprocess.Popen[bytes]) -> list[tuple[float, int]]:
+    """50 clients reading as fast as they can; SIGTERM after a second. (start relative to SIGTERM, status)."""
+    outcomes: list[tuple[float, int]] = []
+    sent_at: list[float] = []
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+            while True:
+                started = time.monotonic()
+                try:
+                    status = (await http.get("/api/v1/users/me", timeout=10)).status_code
+                except httpx.HTTPError:
+                    status = 0
+                relative = started - sent_at[0] if sent_at else -1.0
+                outcomes.append((relative, status))
+                if sent_at and time.monotonic() - sent_at[0] > 3:
+                    return
+
+    tasks = [asyncio.create_task(client()) for _ in range(50)]
+    await asyncio.sleep(1.0)
+    sent_at.append(time.monotonic())
+    server.send_signal(signal.SIGTERM)
+    await asyncio.gather(*tasks)
+    return outcomes
