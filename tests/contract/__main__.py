@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from storefront.platform.migrations import apply_migrations
 from tests.support.services import Services, live_server
@@ -28,9 +30,41 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # (whatever refresh token is sent), and a password change with the right current password is not
 # what fuzzing is for; the anonymous run covers both operations (401 without a token).
 ADMIN_EXCLUDED = ["POST /api/v1/auth/logout"]
+CASES = re.compile(r"^\s*\d+ generated, (?P<passed>\d+) passed(?:, (?P<failed>\d+) failed)?")
+# Schemathesis closes with a pytest-shaped rule ("=== 2 warnings in 10.85s ==="); CI reads such a line
+# as a test runner that executed nothing, so it is relayed without the rule.
+CLOSING = re.compile(r"^=+ (?P<text>.+ in [\d.]+s) =+$")
 
 
-def _schemathesis(base: str, examples: int, seed: int | None, *extra: str) -> int:
+class Tally(msgspec.Struct):
+    """Test cases schemathesis reported across the passes."""
+
+    passed: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        """CI's plain closing line: "contract: N passed, N failed"."""
+        return f"contract: {self.passed} passed, {self.failed} failed"
+
+
+def _relay(command: list[str], tally: Tally) -> int:
+    """Run schemathesis, print its output as it comes, count its test cases; its exit status."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        failed = 0
+        for line in process.stdout:
+            if cases := CASES.match(line):
+                tally.passed += int(cases["passed"])
+                failed = int(cases["failed"] or 0)
+            if closing := CLOSING.match(line.rstrip("\n")):
+                line = f"schemathesis: {closing['text']}\n"
+            print(line, end="", flush=True)
+    code = process.returncode
+    tally.failed += max(failed, 1 if code else 0)
+    return code
+
+
+def _schemathesis(base: str, examples: int, seed: int | None, tally: Tally, *extra: str) -> int:
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
         "--checks", CHECKS,
@@ -43,7 +77,7 @@ def _schemathesis(base: str, examples: int, seed: int | None, *extra: str) -> in
         *(["--seed", str(seed)] if seed is not None else []),
         *extra,
     ]  # fmt: skip
-    return subprocess.call(command)
+    return _relay(command, tally)
 
 
 def _admin_token(base: str) -> str:
@@ -60,20 +94,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="sf-contract-"))
     services = Services(root)
+    tally = Tally()
     try:
         asyncio.run(apply_migrations(services.database_url))
         env = {"FIRST_ADMIN_EMAIL": ADMIN[0], "FIRST_ADMIN_PASSWORD": ADMIN[1]}
         env |= {"LOGIN_RATE_LIMIT_PER_MINUTE": "1000000", "REGISTER_RATE_LIMIT_PER_HOUR": "1000000"}
         with live_server(services, **env) as server:
             print("contract: anonymous", flush=True)
-            anonymous = _schemathesis(server.base, args.examples, args.seed)
+            anonymous = _schemathesis(server.base, args.examples, args.seed, tally)
             print("contract: as an admin", flush=True)
             excluded = [option for operation in ADMIN_EXCLUDED for option in ("--exclude-name", operation)]
             bearer = f"Authorization: Bearer {_admin_token(server.base)}"
-            admin = _schemathesis(server.base, args.examples, args.seed, "-H", bearer, *excluded)
+            admin = _schemathesis(server.base, args.examples, args.seed, tally, "-H", bearer, *excluded)
     finally:
         services.stop()
         shutil.rmtree(root, ignore_errors=True)
+    print(tally.line(), flush=True)
     return 1 if anonymous or admin else 0
 
 

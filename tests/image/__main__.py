@@ -82,7 +82,7 @@ def check_all(engine: Engine) -> int:
         with phase("cleanup"):
             run.lab.cleanup()
     failed = results.count(False)
-    print(f"image-test: {len(results) - failed} passed, {failed} failed", flush=True)
+    print(f"image: {len(results) - failed} passed, {failed} failed", flush=True)
     return failed
 
 
