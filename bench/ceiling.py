@@ -9,13 +9,13 @@ import no framework (a test checks that Litestar is never loaded). `CEILING_MODE
 - `bare`: parse, query, encode. Bearer tokens are still verified (HS256, every claim checked) and
   order bodies still validated strictly, because the response depends on them.
 - `same-work`: plus what Storefront adds per request outside the framework: a request id, the general
-  rate limit as one EVALSHA of Storefront's GCRA script on Valkey (the bench loads the script and
-  passes its SHA1 in `CEILING_GCRA_SHA`; the call goes through Storefront's own pipelined connection,
-  `storefront.platform.resp`), and one JSON access-log line per request on stdout, written as
-  Storefront writes it (`storefront.platform.logging.LineWriter`: one write per event-loop pass).
+  rate limit through Storefront's own limiter (`storefront.platform.ratelimit.LeasedLimit` over its
+  Valkey client: the same leases, so the same calls per request), and one JSON access-log line per
+  request on stdout, written as Storefront writes it (`storefront.platform.logging.LineWriter`: one
+  write per event-loop pass).
 
-Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL`,
-`CEILING_GCRA_SHA` and `RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
+Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL` and
+`RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
 `python -m granian --interface rsgi --loop uvloop --no-ws bench.ceiling:app` (the launcher's flags).
 """
 
@@ -44,7 +44,8 @@ from storefront.catalog.schemas import ItemOut
 from storefront.orders.queries import OrderQueries
 from storefront.orders.schemas import OrderIn, OrderOut
 from storefront.platform.logging import LineWriter
-from storefront.platform.resp import PipelinedValkey
+from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
+from storefront.platform.valkey import ValkeyClient
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, MAX_PAGE_SIZE
 from storefront.web.schemas import Page
 
@@ -113,11 +114,10 @@ class Ceiling:
 
     def __init__(self) -> None:
         self.pool: asyncpg.Pool | None = None
-        self.valkey: Any = None
+        self.valkey: ValkeyClient | None = None
+        self.general: LeasedLimit | None = None
         self.same_work = False
         self.secret = b""
-        self.sha = ""
-        self.burst = 0
         self.policy_header = ""
 
     # lifecycle: Granian calls these in every worker, around its event loop
@@ -139,15 +139,15 @@ class Ceiling:
             server_settings={"application_name": "ceiling", "jit": "off"},
         )
         if self.same_work:
-            self.valkey = PipelinedValkey(env["VALKEY_URL"], timeout=0.1, connect_timeout=0.25)
-            self.sha = env["CEILING_GCRA_SHA"]
-            self.burst = int(env["RATE_LIMIT_PER_MINUTE"])
-            self.policy_header = f'"general";q={self.burst};w=60'
+            self.valkey = ValkeyClient(env["VALKEY_URL"])
+            policy = Policy("general", int(env["RATE_LIMIT_PER_MINUTE"]), 60)
+            self.general = LeasedLimit(RateLimiter(self.valkey), policy)
+            self.policy_header = policy.header
 
     async def close(self) -> None:
         """Close the pool and the Valkey client."""
         if self.valkey is not None:
-            self.valkey.close()
+            await self.valkey.close()
         if self.pool is not None:
             await self.pool.close()
 
@@ -189,21 +189,24 @@ class Ceiling:
         return NOT_FOUND
 
     async def limit(self, key: str, extra: list[tuple[str, str]]) -> None:
-        """same-work: take one token from the general bucket with Storefront's script (one EVALSHA)."""
-        if not self.same_work:
+        """same-work: one request of the general limit, through Storefront's own leased limiter."""
+        if self.general is None:
             return
-        _allowed, remaining, _retry = await self.valkey.execute("EVALSHA", self.sha, 1, key, "1", self.burst, 60_000)
-        extra += [("ratelimit-policy", self.policy_header), ("ratelimit", f'"general";r={remaining};t=0')]
+        decision = await self.general.take(key)
+        extra += [("ratelimit-policy", self.policy_header), ("ratelimit", decision.header(self.general.policy))]
 
     async def authenticated(self, scope: Any, extra: list[tuple[str, str]], handler: Any) -> Reply:
-        """Verify the bearer token, rate-limit by user, check the live session, then run `handler`."""
+        """Verify the bearer token, rate-limit by user (else by IP), then `session`."""
         token = bearer(scope.headers.get("authorization"))
         ids = verify_access_token(token, self.secret) if token else None
+        await self.limit(f"rl:g:u:{ids[0]}" if ids else f"rl:g:ip:{_ip(scope)}", extra)
+        return await self.session(ids, handler)
+
+    async def session(self, ids: tuple[uuid.UUID, uuid.UUID] | None, handler: Any) -> Reply:
+        """The live session of a verified token's (user, session) ids, then `handler` with the user."""
         if ids is None:
-            await self.limit(f"rl:g:ip:{_ip(scope)}", extra)
             return UNAUTHENTICATED
         user_id, session_id = ids
-        await self.limit(f"rl:g:u:{user_id}", extra)
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             row = await AccountQueries.authenticate_session(conn, session_id, user_id)

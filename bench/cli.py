@@ -22,14 +22,14 @@ from typing import Any
 
 from bench import report, valkey_clients
 from bench.infra import EmbeddedServers, Server, StartFailed, clean_environment, free_port, granian_command
-from bench.report import BARE, SAME_WORK, STOREFRONT, Row
+from bench.report import BARE, FLOOR, SAME_WORK, STOREFRONT, Row
 from bench.seed import NotEmpty, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCENARIOS = ("item-get", "item-list", "me", "order-create", "login", "mixed", "read-during-logins")
 CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
-# Limits stay on (every request pays its Valkey check) but never refuse anyone. Not higher: past ~1e8
+# Limits stay on (every request goes through the leased limiter) but never refuse anyone. Not higher: past ~1e8
 # per minute one token's interval drops below the float precision of a millisecond timestamp and the
 # GCRA script's `SET … PX 0` fails ("invalid expire time"), which Storefront takes for Valkey down.
 NO_LIMIT = "10000000"
@@ -94,12 +94,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 
 def plan(scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(scenario, target) pairs in run order: Storefront first, then the ceilings that serve it."""
+    """(scenario, target) pairs in run order: Storefront first, then the references that serve it."""
     runs = []
     for scenario in scenarios:
         runs.append((scenario, STOREFRONT))
         if scenario in CEILING_SCENARIOS:
-            runs += [(scenario, BARE), (scenario, SAME_WORK)]
+            runs += [(scenario, FLOOR), (scenario, BARE), (scenario, SAME_WORK)]
     return runs
 
 
@@ -176,6 +176,8 @@ class Bench:
         for mode, target in (("bare", BARE), ("same-work", SAME_WORK)):
             if target in targets:
                 self._start(target, self._ceiling(mode, database_url, valkey_url))
+        if FLOOR in targets:
+            self._start(FLOOR, self._ceiling("same-work", database_url, valkey_url, floor=True))
         return asdict(seeded)
 
     def _log(self, target: str) -> Path:
@@ -203,8 +205,9 @@ class Bench:
         command = [sys.executable, "-m", "storefront", "serve"]
         return Server(STOREFRONT, command, env, port, self._log(STOREFRONT), cwd=self.root)
 
-    def _ceiling(self, mode: str, database_url: str, valkey_url: str) -> Server:
-        """`bench.ceiling:app` under Granian RSGI with the same worker count."""
+    def _ceiling(self, mode: str, database_url: str, valkey_url: str, floor: bool = False) -> Server:
+        """`bench.ceiling:app` under Granian RSGI with the same worker count; with `floor`, the same
+        work through a minimal Litestar app (`bench.floor:app`, ASGI)."""
         port = free_port()
         env = clean_environment(
             CEILING_MODE=mode,
@@ -212,10 +215,12 @@ class Bench:
             VALKEY_URL=valkey_url,
             SECRET_KEY=self.secret,
             RATE_LIMIT_PER_MINUTE=NO_LIMIT,
-            CEILING_GCRA_SHA=_load_gcra(valkey_url),
         )
-        command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
-        target = f"ceiling-{mode}"
+        if floor:
+            command = granian_command("asgi", "bench.floor:app", self.options.workers, port)
+        else:
+            command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
+        target = FLOOR if floor else f"ceiling-{mode}"
         return Server(target, command, env, port, self._log(target), cwd=self.root)
 
     def _start(self, target: str, server: Server) -> None:
@@ -312,19 +317,6 @@ class Bench:
                 path.unlink(missing_ok=True)
 
 
-def _load_gcra(valkey_url: str) -> str:
-    """SCRIPT LOAD Storefront's GCRA script; the ceiling calls it by this SHA1, as Storefront does."""
-    import valkey
-
-    from storefront.platform.ratelimit import GCRA_LUA
-
-    client = valkey.Valkey.from_url(valkey_url)
-    try:
-        return str(client.script_load(GCRA_LUA))
-    finally:
-        client.close()
-
-
 def _settings(options: Options) -> dict[str, Any]:
     return {
         **asdict(options),
@@ -343,8 +335,8 @@ def _banner(options: Options, facts: dict[str, Any]) -> None:
         f"{facts['cpu_count']} × {facts['cpu_model']}, load {load[0]:.2f}"
     )
     print(
-        f"rate limiting is ON with limits of {int(NO_LIMIT):,} per window: every request pays its Valkey check, "
-        "none is ever refused"
+        f"rate limiting is ON with limits of {int(NO_LIMIT):,} per window: every request goes through the "
+        "leased limiter, none is ever refused"
     )
     if load[0] > 0.5 * (facts["cpu_count"] or 1):
         print(f"warning: the machine is busy (load {load[0]:.2f}); figures will be noisy", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import itertools
 import os
 import platform
 import statistics
@@ -19,6 +20,8 @@ from bench.wrk import WrkResult
 STOREFRONT = "storefront"
 BARE = "ceiling-bare"
 SAME_WORK = "ceiling-same-work"
+FLOOR = "framework-floor"
+LADDER = ((BARE, ""), (SAME_WORK, "features"), (FLOOR, "Litestar"), (STOREFRONT, "Storefront's own"))
 PACKAGES = ("litestar", "granian", "msgspec", "asyncpg", "valkey", "uvloop", "pyjwt", "argon2-cffi", "psutil")
 RSS_LIMIT_MIB = 150.0
 # Issue 6: Storefront as a share of the same-work ceiling, and reads of the bare one.
@@ -75,10 +78,10 @@ def percent(value: float, of: float) -> float | None:
     return round(100.0 * value / of, 1) if of else None
 
 
-def ceiling_shares(rows: dict[str, Row]) -> dict[str, float | None]:
-    """Storefront's req/s as a % of each ceiling's. With several rounds, the median of the per-round
+def ceiling_shares(rows: dict[str, Row], target: str = STOREFRONT) -> dict[str, float | None]:
+    """`target`'s req/s as a % of each ceiling's. With several rounds, the median of the per-round
     shares: a round runs its targets back to back, so background load skews them alike."""
-    mine = rows.get(STOREFRONT)
+    mine = rows.get(target)
     shares: dict[str, float | None] = {}
     for ceiling in (BARE, SAME_WORK):
         other = rows.get(ceiling)
@@ -108,13 +111,13 @@ def _table(header: list[str], lines: Iterable[list[str]]) -> str:
 
 def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
     """The table of one scenario: every target's throughput, latency, errors, share and memory."""
-    shares = ceiling_shares(rows)
     header = ["target", "req/s", "CPU µs/req", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "non-2xx"]
     header += ["% bare", "% same-work", "RSS/worker MiB"]
     lines = []
     for target, row in rows.items():
         r = row.result
-        own = target == STOREFRONT
+        own = target in (STOREFRONT, FLOOR)
+        shares = ceiling_shares(rows, target)
         lines.append(
             [
                 target,
@@ -131,7 +134,20 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
                 ", ".join(f"{size:.0f}" for size in row.rss_mib) or "—",
             ]
         )
-    return f"{scenario}\n" + _table(header, lines)
+    steps = ladder(rows)
+    return f"{scenario}\n" + _table(header, lines) + (f"\n{steps}" if steps else "")
+
+
+def ladder(rows: dict[str, Row]) -> str | None:
+    """CPU µs per request from the bare ceiling up to Storefront, with what each layer adds:
+    the features (rate limit, request id, access line), Litestar itself, and Storefront's own code."""
+    steps = [(target, cpu, layer) for target, layer in LADDER if target in rows and (cpu := rows[target].cpu_us)]
+    if len(steps) < 2:
+        return None
+    parts = [f"{steps[0][0]} {steps[0][1]:.0f}"]
+    for (_, before, _), (target, cpu, layer) in itertools.pairwise(steps):
+        parts.append(f"{target} {cpu:.0f} ({layer} {cpu - before:+.0f})")
+    return "CPU µs/req: " + " → ".join(parts)
 
 
 def summary_table(results: dict[str, dict[str, Row]]) -> str:

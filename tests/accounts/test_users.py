@@ -14,6 +14,18 @@ USERS = "/api/v1/users"
 ME = f"{USERS}/me"
 
 
+async def test_me_is_the_caller_pre_encoded_with_its_headers(client: AsyncTestClient[Any]) -> None:
+    user, headers = await customer(client)
+    response = await client.get(ME, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == user
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"  # the route's own header survives `Encoded`
+    assert int(response.headers["content-length"]) == len(response.content)
+    schema = (await client.get("/openapi.json")).json()["paths"][ME]["get"]["responses"]["200"]
+    assert schema["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/UserOut"}
+
+
 async def test_update_name_and_email_with_current_password(client: AsyncTestClient[Any]) -> None:
     user, headers = await customer(client)
     response = await client.patch(ME, json={"full_name": " New Name "}, headers=headers)

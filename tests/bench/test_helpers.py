@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,10 +18,12 @@ import pytest
 from bench.cli import STORM, cpu_per_request, parse_args, plan
 from bench.report import (
     BARE,
+    FLOOR,
     SAME_WORK,
     STOREFRONT,
     Row,
     ceiling_shares,
+    ladder,
     median_rows,
     summary_table,
     target_checks,
@@ -126,10 +129,25 @@ def test_cpu_per_request_is_the_median_of_the_rounds() -> None:
 def test_plan_runs_ceilings_only_where_they_serve() -> None:
     assert plan(("item-get", "login")) == [
         ("item-get", STOREFRONT),
+        ("item-get", FLOOR),
         ("item-get", BARE),
         ("item-get", SAME_WORK),
         ("login", STOREFRONT),
     ]
+
+
+def test_the_ladder_gives_each_layer_its_cpu() -> None:
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(500), cpu_us=300.0),
+        FLOOR: Row(FLOOR, result(700), cpu_us=220.0),
+        BARE: Row(BARE, result(1000), cpu_us=120.0),
+        SAME_WORK: Row(SAME_WORK, result(900), cpu_us=170.0),
+    }
+    assert ladder(rows) == (
+        "CPU µs/req: ceiling-bare 120 → ceiling-same-work 170 (features +50) → "
+        "framework-floor 220 (Litestar +50) → storefront 300 (Storefront's own +80)"
+    )
+    assert ladder({STOREFRONT: rows[STOREFRONT]}) is None
 
 
 def test_options_defaults_and_quick() -> None:
@@ -151,14 +169,15 @@ def test_ceiling_accepts_storefront_tokens() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"typ": "refresh"},
-        {"aud": "someone-else"},
-        {"iss": "someone-else"},
-        {"exp": int(time.time()) - 60},
-        {"nbf": int(time.time()) + 60},
+        lambda now: {"typ": "refresh"},
+        lambda now: {"aud": "someone-else"},
+        lambda now: {"iss": "someone-else"},
+        # Times relative to the test's own clock: parameters are built at collection, minutes earlier.
+        lambda now: {"exp": now - 60},
+        lambda now: {"nbf": now + 60},
     ],
 )
-def test_ceiling_rejects_what_storefront_rejects(change: dict[str, object]) -> None:
+def test_ceiling_rejects_what_storefront_rejects(change: Callable[[int], dict[str, object]]) -> None:
     now = int(time.time())
     claims = {
         "sub": str(uuid.uuid4()),
@@ -170,7 +189,7 @@ def test_ceiling_rejects_what_storefront_rejects(change: dict[str, object]) -> N
         "iss": "storefront",
         "aud": "storefront-api",
         "typ": "access",
-        **change,
+        **change(now),
     }
     assert ceiling.verify_access_token(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET.encode()) is None
 

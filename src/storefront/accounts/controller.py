@@ -32,6 +32,7 @@ from storefront.web.client_ip import ClientIp
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
+from storefront.web.responses import Encoded
 from storefront.web.schemas import LINE, Page
 from storefront.web.state import AuthSettingsDep, DatabaseDep
 
@@ -132,9 +133,9 @@ class UsersController(Controller):
     dependencies = CALLER
 
     @get("/me", cache_control=NO_STORE, responses=problems(401))
-    async def me(self, caller: CallerDep) -> UserOut:
+    async def me(self, caller: CallerDep) -> Encoded[UserOut]:
         """The caller's account."""
-        return caller.user
+        return Encoded(caller.user)
 
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
     async def update_me(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[ProfileUpdate]) -> UserOut:

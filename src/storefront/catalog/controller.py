@@ -18,6 +18,7 @@ from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularI
 from storefront.web.conventions import DEFAULT_PAGE_SIZE
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
+from storefront.web.responses import Encoded
 from storefront.web.schemas import LINE, Page
 from storefront.web.state import DatabaseDep, ValkeyDep
 
@@ -62,9 +63,9 @@ class ItemsController(Controller):
         in_stock: Annotated[
             bool | None, QueryParameter(description="true: stock > 0 only; false: sold out only.")
         ] = None,
-    ) -> Page[ItemOut]:
+    ) -> Encoded[Page[ItemOut]]:
         """Live items, newest first, keyset-paginated."""
-        return await service.list_items(db, limit, cursor, q, in_stock)
+        return Encoded(await service.list_items(db, limit, cursor, q, in_stock))
 
     @get("/popular", responses=problems(422))
     async def popular_items(
@@ -87,7 +88,7 @@ class ItemsController(Controller):
         if not_modified(if_none_match, version):
             not_modified_response: Response[Any] = Response(None, status_code=304, headers={"ETag": etag(version)})
             return not_modified_response
-        return _tagged(item, version)
+        return Encoded(item, headers={"ETag": etag(version)})
 
     @post(
         "/",

@@ -4,10 +4,14 @@ One Lua script (loaded once, run with EVALSHA) checks — and, when asked, consu
 buckets in a single round trip, on Valkey's clock, so every worker and instance shares the buckets.
 When Valkey is down the general limit fails open; the login and registration limits fall back to an
 in-process limiter (per worker: weaker, never off).
+
+The general limit is leased (`LeasedLimit`): a worker takes up to k tokens of a client's bucket in
+one call and admits that client's next requests from them, so most requests cost no round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import math
@@ -72,6 +76,29 @@ else
   redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
 end
 return 1
+"""
+
+
+# KEYS[1]: a bucket. ARGV: burst, window in ms, tokens wanted (>= 1), tokens given back (unused ones
+# of an expired lease). Takes min(wanted, available) tokens.
+# Returns {granted (0: denied), remaining after, retry-after ms}.
+LEASE_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local burst, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wanted, returned = tonumber(ARGV[3]), tonumber(ARGV[4])
+local interval = window / burst
+local tat = tonumber(redis.call('GET', KEYS[1]) or now) - returned * interval
+if tat < now then tat = now end
+local available = math.floor((now + window - tat) / interval)
+if available < 1 then
+  if returned > 0 then redis.call('SET', KEYS[1], tat, 'PX', math.max(1, math.ceil(tat - now))) end
+  return {0, 0, math.ceil(tat + interval - window - now)}
+end
+local granted = math.min(wanted, available)
+local new_tat = tat + granted * interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
+return {granted, available - granted, 0}
 """
 
 
@@ -146,6 +173,7 @@ class RateLimiter:
 
     SHA = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Valkey names scripts by SHA-1
     REFUND_SHA = hashlib.sha1(REFUND_LUA.encode()).hexdigest()  # noqa: S324
+    LEASE_SHA = hashlib.sha1(LEASE_LUA.encode()).hexdigest()  # noqa: S324
 
     def __init__(self, valkey: ValkeyClient) -> None:
         self.valkey = valkey
@@ -165,6 +193,13 @@ class RateLimiter:
             return Decision(True, policies[0].burst, 0)
         return Decision(bool(allowed), int(remaining), int(retry))
 
+    async def lease(self, key: str, policy: Policy, wanted: int, returned: int) -> tuple[int, int, int]:
+        """Take up to `wanted` tokens of one bucket, giving back `returned` unused ones first:
+        (granted, remaining after, retry-after ms); granted is 0 when the bucket is empty."""
+        args = [policy.burst, policy.window * 1000, wanted, returned]
+        granted, remaining, retry = await self.valkey.run_script(LEASE_LUA, self.LEASE_SHA, [key], args)
+        return int(granted), int(remaining), int(retry)
+
     async def refund(self, key: str, policy: Policy) -> None:
         """Give back one token of `key` that a committed check took (the work it guarded was fine)."""
         self.local.refund(key, policy)
@@ -176,6 +211,91 @@ class RateLimiter:
         self.local.forget(key)
         with contextlib.suppress(ValkeyUnavailable):
             await self.valkey.delete(key)
+
+
+class Lease:
+    """What a worker holds of one client's bucket: tokens left, the bucket's remaining at the grant,
+    until when the tokens may be used (monotonic seconds), or until when the client is refused."""
+
+    __slots__ = ("expires", "refill", "refused_until", "remaining", "tokens")
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.remaining = 0
+        self.expires = 0.0
+        self.refused_until = 0.0
+        self.refill: asyncio.Future[None] | None = None
+
+
+class LeasedLimit:
+    """One policy over many clients, in leases: a worker takes up to k tokens of a client's bucket
+    per call and admits that client's next requests from them without a round trip.
+
+    k is a quarter of what the bucket had left at the last grant, at most `max_lease`: it falls to 1
+    as the quota nears zero, where every request is one call and the limit exact. Every admitted
+    request took a token from the shared bucket, so the limit is never exceeded by count; a leased
+    token may only be used late, within `ttl` seconds of the grant, so within any window a client
+    gets at most k − 1 requests more per worker than the limit. Unused tokens of an expired lease go
+    back to the bucket with the next call for that client. A client spread over several workers may
+    be refused while another worker holds up to k − 1 of its tokens (at most a quarter of what was
+    left). A refused client is answered from memory until its retry time: a flood costs no calls.
+    """
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, limiter: RateLimiter, policy: Policy, max_lease: int = 16, ttl: float = 1.0) -> None:
+        self.limiter = limiter
+        self.policy = policy
+        self.max_lease = max_lease
+        self.ttl = ttl
+        self._leases: dict[str, Lease] = {}
+
+    async def take(self, key: str) -> Decision:
+        """One request of `key`: from its lease, else from a new one; fails open while Valkey is down."""
+        while True:
+            lease = self._leases.get(key)
+            if lease is None:
+                return await self._refill(key, self._new_lease(key), wanted=1)
+            now = time.monotonic()
+            if lease.tokens > 0 and lease.expires > now:
+                lease.tokens -= 1
+                return Decision(True, lease.remaining + lease.tokens, 0)
+            if lease.refused_until > now:
+                return Decision(False, 0, math.ceil((lease.refused_until - now) * 1000))
+            if lease.refill is None:
+                return await self._refill(key, lease, max(1, min(self.max_lease, lease.remaining // 4)))
+            # Another request of this client is asking already: share its answer.
+            await asyncio.shield(lease.refill)
+
+    def _new_lease(self, key: str) -> Lease:
+        if len(self._leases) >= self.MAX_KEYS:
+            now = time.monotonic()
+            # Bound the memory: leases past their time go (their unused tokens refill with time).
+            self._leases = {
+                k: lease
+                for k, lease in self._leases.items()
+                if max(lease.expires, lease.refused_until) > now or lease.refill is not None
+            }
+        lease = self._leases[key] = Lease()
+        return lease
+
+    async def _refill(self, key: str, lease: Lease, wanted: int) -> Decision:
+        lease.refill = done = asyncio.get_running_loop().create_future()
+        try:
+            granted, remaining, retry = await self.limiter.lease(key, self.policy, wanted, lease.tokens)
+        except ValkeyUnavailable:
+            FAIL_OPEN.inc()
+            return Decision(True, self.policy.burst, 0)
+        finally:
+            lease.refill = None
+            done.set_result(None)
+        now = time.monotonic()
+        lease.tokens, lease.remaining = max(0, granted - 1), remaining
+        if not granted:
+            lease.refused_until = now + retry / 1000
+            return Decision(False, 0, retry)
+        lease.expires = now + self.ttl
+        return Decision(True, remaining + lease.tokens, 0)
 
 
 def limit_headers(policy: Policy, decision: Decision) -> dict[str, str]:

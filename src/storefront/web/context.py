@@ -17,7 +17,7 @@ from prometheus_client import Histogram
 
 from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeout
 from storefront.platform.logging import LineWriter
-from storefront.platform.ratelimit import Decision, Policy, RateLimiter
+from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
 from storefront.platform.settings import Settings
 from storefront.web.client_ip import client_ip, peer_address
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
@@ -81,13 +81,13 @@ class RequestContext:
     def __init__(self, app: Any, settings: Settings, limiter: RateLimiter, identify: Identify) -> None:
         self.app = app
         self.methods = Methods(app)
-        self.limiter = limiter
         self.identify = identify
         self.trusted = settings.limits.trusted_proxies
         self.body_timeout = settings.server.body_timeout_seconds
         self.log_requests = settings.log_level in ("DEBUG", "INFO")
         per_minute = settings.limits.per_minute
-        self.policy = Policy("general", per_minute, 60) if per_minute else None
+        self.general = LeasedLimit(limiter, Policy("general", per_minute, 60)) if per_minute else None
+        self.policy_header = (b"ratelimit-policy", self.general.policy.header.encode()) if self.general else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -106,12 +106,9 @@ class RequestContext:
                 return
             if method == "HEAD":
                 scope["method"], send = "GET", without_body(send)
-            if self.policy is not None and self._limited(scope):
-                decision = await self._check(scope)
-                extra += [
-                    (b"ratelimit-policy", self.policy.header.encode()),
-                    (b"ratelimit", decision.header(self.policy).encode()),
-                ]
+            if self.general is not None and self.policy_header is not None and self._limited(scope):
+                decision = await self.general.take(self._client_key(scope))
+                extra += [self.policy_header, (b"ratelimit", decision.header(self.general.policy).encode())]
                 if not decision.allowed:
                     status = 429
                     await self._send_problem(send, RateLimited(decision.retry_after), request_id, extra)
@@ -162,10 +159,6 @@ class RequestContext:
         if user_id is not None:
             return f"rl:g:u:{user_id}"
         return f"rl:g:ip:{client_ip(scope, self.trusted)}"
-
-    async def _check(self, scope: dict[str, Any]) -> Decision:
-        assert self.policy is not None
-        return await self.limiter.check([self._client_key(scope)], [self.policy], commit=True, fallback=False)
 
     def _guard_body(
         self, scope: dict[str, Any], receive: Any, send: Any, request_id: str, extra: list[tuple[bytes, bytes]]
