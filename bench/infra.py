@@ -1,10 +1,13 @@
-"""What the bench runs on: its own embedded PostgreSQL and Valkey, and the HTTP servers under test,
-each started in its own session and stopped — with every descendant — whatever happens."""
+"""What the bench runs on: its own embedded PostgreSQL and Valkey, the HTTP servers under test (each
+started in its own session and stopped — with every descendant — whatever happens), and the guides'
+stack's own venv, made from its lock."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,8 @@ import psutil
 from storefront.platform.settings import variable_names
 
 ROOT = Path(__file__).resolve().parents[1]
+GUIDES_LOCK = ROOT / "bench" / "requirements-guides.lock"
+GUIDES_VENV = ROOT / ".venv-guides"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 SETTLE_STEP = 0.25  # seconds between CPU samples
@@ -85,16 +91,51 @@ class EmbeddedServers:
             self.postgres = None
 
 
-class Server:
-    """An HTTP server under test: a command whose output goes to a log file, on `port`."""
+def granian_workers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Granian's worker processes: the forked children of Granian's main process."""
+    found = []
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            parent = process.parent()
+            if parent is not None and _is_granian(parent) and _is_granian(process):
+                found.append(process)
+    return found
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log: Path, cwd: Path) -> None:
+
+def uvicorn_workers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """uvicorn's workers: the processes its supervisor spawned (`--workers` > 1), else uvicorn itself."""
+    spawned, alone = [], []
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            command = process.cmdline()
+            if any("spawn_main" in part for part in command):
+                spawned.append(process)
+            elif "uvicorn" in command[1:3]:
+                alone.append(process)
+    return spawned or alone
+
+
+class Server:
+    """An HTTP server under test: a command whose output goes to a log file, on `port`; `find_workers`
+    picks its worker processes (whose CPU and memory are measured) among it and its descendants."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        port: int,
+        log: Path,
+        cwd: Path,
+        find_workers: Callable[[list[psutil.Process]], list[psutil.Process]] = granian_workers,
+    ) -> None:
         self.name = name
         self.command = command
         self.env = env
         self.port = port
         self.log = log
         self.cwd = cwd
+        self.find_workers = find_workers
         self.process: subprocess.Popen[bytes] | None = None
         self.known: dict[int, psutil.Process] = {}
 
@@ -143,17 +184,16 @@ class Server:
                 self.known[child.pid] = child
 
     def workers(self) -> list[psutil.Process]:
-        """Granian's worker processes: the forked children of Granian's main process."""
+        """The server's worker processes that are running now."""
         if self.process is None:
             return []
         self._remember_descendants()
-        found = []
+        running = []
         for process in self.known.values():
             with contextlib.suppress(psutil.Error):
-                parent = process.parent()
-                if process.is_running() and parent is not None and _is_granian(parent) and _is_granian(process):
-                    found.append(process)
-        return found
+                if process.is_running():
+                    running.append(process)
+        return self.find_workers(running)
 
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until the workers are idle, so work queued by one run (argon2 logins the client has
@@ -224,3 +264,40 @@ def granian_command(interface: str, target: str, workers: int, port: int, *facto
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--no-ws", "--log-level", "warning", target,
     ]  # fmt: skip
+
+
+def uvicorn_command(python: Path, target: str, workers: int, port: int) -> list[str]:
+    """uvicorn as the guides deploy it: uvloop, httptools, no access log, warnings only."""
+    return [
+        str(python), "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log", target,
+    ]  # fmt: skip
+
+
+def lock_digest(lock: Path) -> str:
+    """The SHA-256 of a lock file, as the justfile's `_venv` records it."""
+    return hashlib.sha256(lock.read_bytes()).hexdigest()
+
+
+def ensure_venv(venv: Path = GUIDES_VENV, lock: Path = GUIDES_LOCK) -> bool:
+    """Create or refresh `venv` from the hash-pinned `lock` (`uv venv`, `uv pip sync --require-hashes`)
+    on this interpreter's Python; a no-op while the SHA-256 it records is the lock's, as the justfile's
+    `_venv`. True when it had to install."""
+    want = lock_digest(lock)
+    stamp = venv / ".lock-sha256"
+    python = venv / "bin" / "python"
+    with contextlib.suppress(OSError):
+        if python.exists() and stamp.read_text().strip() == want:
+            return False
+    uv = shutil.which("uv")
+    if uv is None:
+        raise StartFailed(f"uv is required to create {venv.name}: python -m pip install uv")
+    for command in (
+        [uv, "venv", "-q", "--allow-existing", "--python", sys.executable, str(venv)],
+        [uv, "pip", "sync", "-q", "--python", str(python), "--require-hashes", str(lock)],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StartFailed(f"{' '.join(command[1:3])} for {venv.name} failed:\n{done.stderr[-2000:]}")
+    stamp.write_text(want + "\n")
+    return True
