@@ -1,5 +1,6 @@
-"""`just bench`: seed a throwaway database, start Storefront as production runs it and the two
-framework-free ceilings beside it, drive each with wrk, and report."""
+"""`just bench`: seed a throwaway database, start Storefront as production runs it and its references
+beside it (the framework-free ceilings, the framework floor, the guides' stack), drive each with wrk,
+and report."""
 
 from __future__ import annotations
 
@@ -21,14 +22,29 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, valkey_clients
-from bench.infra import EmbeddedServers, Server, StartFailed, clean_environment, free_port, granian_command
-from bench.report import BARE, FLOOR, SAME_WORK, STOREFRONT, Row
+from bench.infra import (
+    GUIDES_LOCK,
+    GUIDES_VENV,
+    ROOT,
+    EmbeddedServers,
+    Server,
+    StartFailed,
+    clean_environment,
+    ensure_venv,
+    free_port,
+    granian_command,
+    uvicorn_command,
+    uvicorn_workers,
+)
+from bench.report import BARE, FLOOR, GUIDES, SAME_WORK, STOREFRONT, Row
 from bench.seed import NotEmpty, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
+from storefront.accounts.tokens import AUDIENCE, ISSUER
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCENARIOS = ("item-get", "item-list", "me", "order-create", "login", "mixed", "read-during-logins")
 CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
+GUIDES_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 # Limits stay on (every request goes through the leased limiter) but never refuse anyone. Not higher: past ~1e8
 # per minute one token's interval drops below the float precision of a millisecond timestamp and the
 # GCRA script's `SET … PX 0` fails ("invalid expire time"), which Storefront takes for Valkey down.
@@ -100,6 +116,8 @@ def plan(scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
         runs.append((scenario, STOREFRONT))
         if scenario in CEILING_SCENARIOS:
             runs += [(scenario, FLOOR), (scenario, BARE), (scenario, SAME_WORK)]
+        if scenario in GUIDES_SCENARIOS:
+            runs.append((scenario, GUIDES))
     return runs
 
 
@@ -178,6 +196,8 @@ class Bench:
                 self._start(target, self._ceiling(mode, database_url, valkey_url))
         if FLOOR in targets:
             self._start(FLOOR, self._ceiling("same-work", database_url, valkey_url, floor=True))
+        if GUIDES in targets:
+            self._start(GUIDES, self._guides(database_url))
         return asdict(seeded)
 
     def _log(self, target: str) -> Path:
@@ -222,6 +242,24 @@ class Bench:
             command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
         target = FLOOR if floor else f"ceiling-{mode}"
         return Server(target, command, env, port, self._log(target), cwd=self.root)
+
+    def _guides(self, database_url: str) -> Server:
+        """The guides' stack (`bench.guides.app:app`) under uvicorn, from its own venv (made on demand
+        from its lock): Storefront's code is not on its path, and it gets Storefront's token claims."""
+        started = time.monotonic()
+        if ensure_venv():
+            lock = GUIDES_LOCK.relative_to(ROOT)
+            print(f"{GUIDES}: {GUIDES_VENV.name} made from {lock} in {time.monotonic() - started:.1f} s", flush=True)
+        port = free_port()
+        env = clean_environment(
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=database_url,
+            SECRET_KEY=self.secret,
+            JWT_ISSUER=ISSUER,
+            JWT_AUDIENCE=AUDIENCE,
+        )
+        command = uvicorn_command(GUIDES_VENV / "bin" / "python", "bench.guides.app:app", self.options.workers, port)
+        return Server(GUIDES, command, env, port, self._log(GUIDES), cwd=self.root, find_workers=uvicorn_workers)
 
     def _start(self, target: str, server: Server) -> None:
         self.stack.callback(server.stop)
@@ -304,6 +342,7 @@ class Bench:
                 for scenario, rows in self.results.items()
             },
             "shares": {scenario: report.ceiling_shares(rows) for scenario, rows in self.results.items()},
+            "times_guides": {scenario: report.guides_factor(rows) for scenario, rows in self.results.items()},
             "targets": [{"check": text, "holds": holds} for text, holds in checks],
         }
         path = RESULTS_DIR / f"{self.name}.json"
@@ -362,7 +401,7 @@ def _report(bench: Bench, options: Options, seeded: dict[str, Any], facts: dict[
     """Print the summary and the target checks, write the results file; True when a request failed."""
     path = bench.write(_settings(options), seeded, facts)
     print(report.summary_table(bench.results) + "\n")
-    print("issue 6's targets (information only: the exit status depends on failed requests alone):")
+    print("issue 6's and issue 12's targets (information only: the exit status depends on failed requests alone):")
     for text, holds in report.target_checks(bench.results):
         print(f"  {'✓' if holds else '✗'} {text}")
     print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")

@@ -1,4 +1,4 @@
-"""Presenting a bench run: the per-scenario tables, the summary against issue 6's targets, the
+"""Presenting a bench run: the per-scenario tables, the summary against issue 6's and 12's targets, the
 machine facts, and the JSON results file."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ STOREFRONT = "storefront"
 BARE = "ceiling-bare"
 SAME_WORK = "ceiling-same-work"
 FLOOR = "framework-floor"
+GUIDES = "guides-stack"
 LADDER = ((BARE, ""), (SAME_WORK, "features"), (FLOOR, "Litestar"), (STOREFRONT, "Storefront's own"))
 PACKAGES = ("litestar", "granian", "msgspec", "asyncpg", "valkey", "uvloop", "pyjwt", "argon2-cffi", "psutil")
 RSS_LIMIT_MIB = 150.0
@@ -28,6 +29,8 @@ RSS_LIMIT_MIB = 150.0
 SAME_WORK_TARGETS = {"item-get": 85.0, "item-list": 85.0, "me": 80.0, "order-create": 70.0}
 BARE_TARGETS = {"item-get": 65.0, "item-list": 65.0, "me": 65.0}
 LOGIN_STORM_P99_FACTOR = 2.0
+# Issue 12: Storefront's req/s as a multiple of the guides' stack (FastAPI + SQLAlchemy ORM + uvicorn).
+GUIDES_TARGETS = {"item-get": 6.0, "item-list": 6.0, "me": 6.0}
 
 
 @dataclass
@@ -73,26 +76,31 @@ def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
     return merged
 
 
-def percent(value: float, of: float) -> float | None:
-    """`value` as a percentage of `of` (None when there is nothing to compare with)."""
-    return round(100.0 * value / of, 1) if of else None
+def rps_ratio(rows: dict[str, Row], target: str, other: str) -> float | None:
+    """`target`'s req/s over `other`'s (None when either is missing or `other` served nothing). With
+    several rounds, the median of the per-round ratios: a round runs its targets back to back, so
+    background load skews them alike."""
+    mine, theirs = rows.get(target), rows.get(other)
+    if mine is None or theirs is None:
+        return None
+    if len(mine.round_rps) > 1 and len(mine.round_rps) == len(theirs.round_rps) and all(theirs.round_rps):
+        return statistics.median(a / b for a, b in zip(mine.round_rps, theirs.round_rps, strict=True))
+    return mine.result.rps / theirs.result.rps if theirs.result.rps else None
 
 
 def ceiling_shares(rows: dict[str, Row], target: str = STOREFRONT) -> dict[str, float | None]:
-    """`target`'s req/s as a % of each ceiling's. With several rounds, the median of the per-round
-    shares: a round runs its targets back to back, so background load skews them alike."""
-    mine = rows.get(target)
+    """`target`'s req/s as a % of each ceiling's (the median of the per-round shares)."""
     shares: dict[str, float | None] = {}
     for ceiling in (BARE, SAME_WORK):
-        other = rows.get(ceiling)
-        if mine is None or other is None:
-            shares[ceiling] = None
-        elif len(mine.round_rps) > 1 and len(mine.round_rps) == len(other.round_rps) and all(other.round_rps):
-            ratios = [a / b for a, b in zip(mine.round_rps, other.round_rps, strict=True)]
-            shares[ceiling] = round(100.0 * statistics.median(ratios), 1)
-        else:
-            shares[ceiling] = percent(mine.result.rps, other.result.rps)
+        ratio = rps_ratio(rows, target, ceiling)
+        shares[ceiling] = None if ratio is None else round(100.0 * ratio, 1)
     return shares
+
+
+def guides_factor(rows: dict[str, Row]) -> float | None:
+    """Storefront's req/s as a multiple of the guides' stack's (the median of the per-round ratios)."""
+    ratio = rps_ratio(rows, STOREFRONT, GUIDES)
+    return None if ratio is None else round(ratio, 1)
 
 
 def _fmt(value: float | None, suffix: str = "") -> str:
@@ -153,13 +161,15 @@ def ladder(rows: dict[str, Row]) -> str | None:
 def summary_table(results: dict[str, dict[str, Row]]) -> str:
     """Storefront in every scenario, one line each (the README's table)."""
     header = ["scenario", "req/s", "CPU µs/req", "p50 ms", "p99 ms", "errors", "% of bare", "% of same-work"]
-    header.append("RSS/worker MiB")
+    header += ["× guides", "RSS/worker MiB"]
     lines = []
     for scenario, rows in results.items():
         for target, row in rows.items():
             if not target.startswith(STOREFRONT):
                 continue
-            shares = ceiling_shares(rows) if target == STOREFRONT else {BARE: None, SAME_WORK: None}
+            own = target == STOREFRONT
+            shares = ceiling_shares(rows) if own else {BARE: None, SAME_WORK: None}
+            factor = guides_factor(rows) if own else None
             name = scenario if target == STOREFRONT else f"{scenario} ({target.removeprefix(STOREFRONT + '-')})"
             lines.append(
                 [
@@ -171,6 +181,7 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                     str(row.result.errors),
                     _fmt(shares[BARE], " %"),
                     _fmt(shares[SAME_WORK], " %"),
+                    "—" if factor is None else f"{factor:.1f}×",
                     f"{max(row.rss_mib):.0f}" if row.rss_mib else "—",
                 ]
             )
@@ -178,7 +189,7 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
 
 
 def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
-    """Issue 6's targets that this run can judge, each with whether it holds (information only)."""
+    """Issue 6's and 12's targets that this run can judge, each with whether it holds (information only)."""
     checks: list[tuple[str, bool]] = []
     for scenario, rows in results.items():
         shares = ceiling_shares(rows)
@@ -190,6 +201,10 @@ def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
         if scenario in BARE_TARGETS and shares[BARE] is not None:
             goal = BARE_TARGETS[scenario]
             checks.append((f"{scenario}: {shares[BARE]} % of bare (≥ {goal:.0f} %)", shares[BARE] >= goal))
+        factor = guides_factor(rows)
+        if scenario in GUIDES_TARGETS and factor is not None:
+            goal = GUIDES_TARGETS[scenario]
+            checks.append((f"{scenario}: storefront {factor:.1f}× guides-stack req/s (≥ {goal:.0f}×)", factor >= goal))
     storm, plain = results.get("read-during-logins", {}).get(STOREFRONT), results.get("item-get", {}).get(STOREFRONT)
     if storm and plain:
         limit = LOGIN_STORM_P99_FACTOR * plain.result.p99_ms

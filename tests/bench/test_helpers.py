@@ -22,10 +22,12 @@ from bench.cli import STORM, cpu_per_request, parse_args, plan
 from bench.report import (
     BARE,
     FLOOR,
+    GUIDES,
     SAME_WORK,
     STOREFRONT,
     Row,
     ceiling_shares,
+    guides_factor,
     ladder,
     median_rows,
     summary_table,
@@ -130,14 +132,39 @@ def test_cpu_per_request_is_the_median_of_the_rounds() -> None:
     assert "CPU µs/req" in summary_table({"item-get": {STOREFRONT: merged}})
 
 
-def test_plan_runs_ceilings_only_where_they_serve() -> None:
-    assert plan(("item-get", "login")) == [
+def test_plan_runs_references_only_where_they_serve() -> None:
+    assert plan(("item-get", "order-create", "login")) == [
         ("item-get", STOREFRONT),
         ("item-get", FLOOR),
         ("item-get", BARE),
         ("item-get", SAME_WORK),
+        ("item-get", GUIDES),
+        ("order-create", STOREFRONT),
+        ("order-create", FLOOR),
+        ("order-create", BARE),
+        ("order-create", SAME_WORK),
         ("login", STOREFRONT),
     ]
+    assert [name for name, target in plan(parse_args([]).scenarios) if target == GUIDES] == [
+        "item-get",
+        "item-list",
+        "me",
+    ]
+
+
+def test_guides_factor_is_the_median_of_each_rounds_ratio() -> None:
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(2400), round_rps=[2400, 1200, 3000]),
+        GUIDES: Row(GUIDES, result(400), round_rps=[400, 300, 400]),
+    }
+    assert guides_factor(rows) == 6.0
+    assert guides_factor({STOREFRONT: Row(STOREFRONT, result(1000)), GUIDES: Row(GUIDES, result(200))}) == 5.0
+    assert guides_factor({STOREFRONT: rows[STOREFRONT]}) is None
+    checks = dict(target_checks({"item-get": rows, "order-create": {**rows}}))
+    assert checks["item-get: storefront 6.0× guides-stack req/s (≥ 6×)"] is True
+    assert not any(text.startswith("order-create: storefront") for text in checks)
+    assert "| 6.0×" in summary_table({"item-get": rows})
+    assert "× guides" in summary_table({"login": {STOREFRONT: rows[STOREFRONT]}})
 
 
 def test_the_ladder_gives_each_layer_its_cpu() -> None:
