@@ -63,9 +63,10 @@ def build_state(settings: Settings) -> AppState:
 
 def dependencies(state: AppState) -> dict[str, Provide]:
     """What handlers may name: `settings`, `db`, `valkey`, `auth` (token settings), `auth_limits`,
-    `client_ip`."""
+    `client_ip`, and `app_state` (all of the worker's resources at once)."""
     settings = state.settings
     return {
+        "app_state": constant(state),
         "settings": constant(settings),
         "db": constant(state.db),
         "valkey": constant(state.valkey),

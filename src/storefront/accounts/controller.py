@@ -14,7 +14,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Refe
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from storefront.accounts import service
-from storefront.accounts.guards import AUTHENTICATED, CALLER, SECURITY, CallerDep, admin_only
+from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, admin_only
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     AdminUserUpdate,
@@ -34,7 +34,7 @@ from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
 from storefront.web.schemas import LINE, Page
-from storefront.web.state import AuthSettingsDep, DatabaseDep
+from storefront.web.state import AppStateDep, AuthSettingsDep, DatabaseDep
 
 NO_STORE = CacheControlHeader(no_store=True)
 AuthLimitsDep = NamedDependency[AuthLimits]
@@ -106,21 +106,20 @@ class AuthController(Controller):
         return await service.login(db, auth, auth_limits, client_ip, data.email, data.password)
 
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
-    async def refresh(self, db: DatabaseDep, auth: AuthSettingsDep, data: JSONBody[RefreshIn]) -> TokenPair:
+    async def refresh(self, app_state: AppStateDep, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token; reusing a rotated-out token revokes its whole session."""
-        return await service.refresh(db, auth, data.refresh_token)
+        return await service.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
 
     @post(
         "/logout",
         status_code=204,
         guards=AUTHENTICATED,
         security=SECURITY,
-        dependencies=CALLER,
         responses=problems(401, *BODY),
     )
-    async def logout(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[RefreshIn]) -> None:
+    async def logout(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[RefreshIn]) -> None:
         """End the session: its refresh tokens and every access token carrying its `sid`."""
-        await service.logout(db, caller, data.refresh_token)
+        await service.logout(db, request.user, data.refresh_token)
 
 
 class UsersController(Controller):
@@ -130,27 +129,26 @@ class UsersController(Controller):
     tags = ["users"]
     guards = AUTHENTICATED
     security = SECURITY
-    dependencies = CALLER
 
     @get("/me", cache_control=NO_STORE, responses=problems(401))
-    async def me(self, caller: CallerDep) -> Encoded[UserOut]:
+    async def me(self, request: CallerRequest) -> Encoded[UserOut]:
         """The caller's account."""
-        return Encoded(caller.user)
+        return Encoded(request.user.user)
 
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def update_me(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[ProfileUpdate]) -> UserOut:
+    async def update_me(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`."""
-        return await service.update_me(db, caller, data)
+        return await service.update_me(db, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
-    async def change_password(self, db: DatabaseDep, caller: CallerDep, data: JSONBody[PasswordChange]) -> None:
+    async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:
         """Set a new password; every other session is revoked, this one is kept."""
-        await service.change_password(db, caller, data)
+        await service.change_password(db, request.user, data)
 
     @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409))
-    async def delete_me(self, db: DatabaseDep, caller: CallerDep) -> None:
+    async def delete_me(self, request: CallerRequest, db: DatabaseDep) -> None:
         """Soft-delete the caller's account (not the last active admin)."""
-        await service.delete_user(db, caller.id)
+        await service.delete_user(db, request.user.id)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(
@@ -168,9 +166,9 @@ class UsersController(Controller):
         return await service.list_users(db, limit, cursor, q, role, is_active)
 
     @get("/{user_id:uuid}", responses=problems(401, 404))
-    async def get_user(self, db: DatabaseDep, caller: CallerDep, user_id: FromPath[UUID]) -> UserOut:
+    async def get_user(self, request: CallerRequest, db: DatabaseDep, user_id: FromPath[UUID]) -> UserOut:
         """A user: the caller themself, or anyone for an admin."""
-        return await service.get_user(db, caller, user_id)
+        return await service.get_user(db, request.user, user_id)
 
     @patch("/{user_id:uuid}", guards=[admin_only], responses=problems(401, 403, 404, 409, *BODY))
     async def update_user(self, db: DatabaseDep, user_id: FromPath[UUID], data: JSONBody[AdminUserUpdate]) -> UserOut:

@@ -19,7 +19,7 @@ from storefront.platform.datadir import is_draining
 from storefront.platform.db import Database
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.openapi import REDOC
-from storefront.web.state import AppState, DatabaseDep, SettingsDep, ValkeyDep
+from storefront.web.state import AppState, AppStateDep
 
 DB_CHECK_TIMEOUT = 1.5
 CACHE_CHECK_TIMEOUT = 0.5
@@ -57,10 +57,11 @@ async def _cache_ok(valkey: ValkeyClient) -> bool:
     summary="Readiness",
     responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down, or stopping")},
 )
-async def readiness(db: DatabaseDep, valkey: ValkeyDep, settings: SettingsDep) -> Response[Readiness]:
+async def readiness(app_state: AppStateDep) -> Response[Readiness]:
     """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down, `draining`
     once the instance has been asked to stop (it still finishes what it has). Within 2 s."""
-    database, cache = await asyncio.gather(_database_ok(db), _cache_ok(valkey))
+    settings = app_state.settings
+    database, cache = await asyncio.gather(_database_ok(app_state.db), _cache_ok(app_state.valkey))
     status: ReadinessState = "ok" if database and cache else "degraded" if database else "unavailable"
     if is_draining(settings.data_dir):
         status = "draining"

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from storefront.accounts.guards import ADMIN, AUTHENTICATED, CALLER, SECURITY, CallerDep
+from storefront.accounts.guards import ADMIN, AUTHENTICATED, SECURITY, CallerRequest
 from storefront.catalog.cached import shop_changed
 from storefront.errors import DomainError
 from storefront.orders import idempotency, service
@@ -22,8 +22,9 @@ from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, PROBLEM_MEDIA_TY
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.problems import render_problem
+from storefront.web.responses import Encoded
 from storefront.web.schemas import Page
-from storefront.web.state import DatabaseDep, ValkeyDep
+from storefront.web.state import AppStateDep, DatabaseDep
 
 IdempotencyKey = Annotated[
     str | None,
@@ -72,23 +73,21 @@ class OrdersController(Controller):
     tags = ["orders"]
     guards = AUTHENTICATED
     security = SECURITY
-    dependencies = CALLER
 
     @post("/", status_code=201, response_headers=CREATED_HEADERS, responses=problems(401, 409, *BODY))
     async def place_order(
         self,
-        request: Request[Any, Any, Any],
-        db: DatabaseDep,
-        valkey: ValkeyDep,
-        caller: CallerDep,
+        request: CallerRequest,
+        app_state: AppStateDep,
         data: JSONBody[OrderIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderOut]:
         """Order items at the catalog's prices: every line in stock, or nothing changes (409)."""
+        db, valkey, caller = app_state.db, app_state.valkey, request.user
         if idempotency_key is None:
             order = await service.place_order(db, caller.id, data)
             await shop_changed(valkey)
-            return Response(order, status_code=201, headers={"Location": _location(order)})
+            return Encoded(order, 201, {"Location": _location(order)})
         key = idempotency.parse_key(idempotency_key)
 
         async def work(conn: asyncpg.Connection) -> Stored:
@@ -106,8 +105,8 @@ class OrdersController(Controller):
     @get("/", responses=problems(401, 403, 422))
     async def list_orders(
         self,
+        request: CallerRequest,
         db: DatabaseDep,
-        caller: CallerDep,
         limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: Cursor = None,
         user_id: Annotated[
@@ -115,24 +114,22 @@ class OrdersController(Controller):
         ] = None,
     ) -> Page[OrderOut]:
         """Orders with their lines, newest first: the caller's own, or everyone's for an admin."""
-        return await service.list_orders(db, caller, user_id, limit, cursor)
+        return await service.list_orders(db, request.user, user_id, limit, cursor)
 
     @get("/{order_id:uuid}", responses=problems(401, 404))
-    async def get_order(self, db: DatabaseDep, caller: CallerDep, order_id: FromPath[UUID]) -> OrderOut:
+    async def get_order(self, request: CallerRequest, db: DatabaseDep, order_id: FromPath[UUID]) -> OrderOut:
         """One order, to its owner or an admin."""
-        return await service.get_order(db, caller, order_id)
+        return await service.get_order(db, request.user, order_id)
 
     @post("/{order_id:uuid}/cancel", status_code=200, responses=problems(401, 404, 409))
-    async def cancel_order(
-        self, db: DatabaseDep, valkey: ValkeyDep, caller: CallerDep, order_id: FromPath[UUID]
-    ) -> OrderOut:
+    async def cancel_order(self, request: CallerRequest, app_state: AppStateDep, order_id: FromPath[UUID]) -> OrderOut:
         """Cancel a placed order and put its stock back; a second cancel is 409."""
-        order = await service.cancel_order(db, caller, order_id)
-        await shop_changed(valkey)
+        order = await service.cancel_order(app_state.db, request.user, order_id)
+        await shop_changed(app_state.valkey)
         return order
 
 
 @get("/stats", tags=["stats"], guards=ADMIN, security=SECURITY, responses=problems(401, 403))
-async def stats(db: DatabaseDep, valkey: ValkeyDep) -> StatsOut:
+async def stats(app_state: AppStateDep) -> StatsOut:
     """Admins: counts of users, items and orders, and the revenue of placed orders (≤ 10 s stale)."""
-    return await cached_stats(db, valkey)
+    return await cached_stats(app_state.db, app_state.valkey)

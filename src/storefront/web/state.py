@@ -44,6 +44,12 @@ class AppState:
         return connection.app.state[_KEY]  # type: ignore[no-any-return]
 
 
+AppStateDep = NamedDependency[AppState]
+"""All of the worker's resources as one dependency, for a handler that needs several: Litestar
+resolves two or more dependencies of one handler concurrently, in an anyio task group, which costs
+~100 µs per request (in-process, against ~5 µs for one)."""
+
+
 def constant(value: object) -> Provide:
     """A dependency that is always `value` (resolved once, then cached by Litestar)."""
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
