@@ -50,7 +50,7 @@ from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, 
 from storefront.web.schemas import Page
 
 ITEM_PATH = "/api/v1/items/"
-_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _encode = msgspec.json.Encoder().encode
 _order_decoder = msgspec.json.Decoder(OrderIn, strict=True)
 _cursor_key = msgspec.json.Encoder()
@@ -176,7 +176,7 @@ class Ceiling:
         method = scope.method
         if method == "GET" and path == "/health":
             return Reply(200, b'{"status":"ok"}')
-        if method == "GET" and path.startswith(ITEM_PATH) and _UUID.fullmatch(path, len(ITEM_PATH)):
+        if method == "GET" and path.startswith(ITEM_PATH) and UUID_TEXT.fullmatch(path, len(ITEM_PATH)):
             await self.limit(f"rl:g:ip:{_ip(scope)}", extra)
             return await self.get_item(uuid.UUID(path[len(ITEM_PATH) :]))
         if method == "GET" and path == "/api/v1/items":

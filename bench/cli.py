@@ -36,7 +36,7 @@ from bench.infra import (
     uvicorn_command,
     uvicorn_workers,
 )
-from bench.report import BARE, FLOOR, GUIDES, SAME_WORK, STOREFRONT, Row
+from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, SAME_WORK, STOREFRONT, Row
 from bench.seed import NotEmpty, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 from storefront.accounts.tokens import AUDIENCE, ISSUER
@@ -44,6 +44,7 @@ from storefront.accounts.tokens import AUDIENCE, ISSUER
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCENARIOS = ("item-get", "item-list", "me", "order-create", "login", "mixed", "read-during-logins")
 CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
+ASGI_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 GUIDES_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 # Limits stay on (every request goes through the leased limiter) but never refuse anyone. Not higher: past ~1e8
 # per minute one token's interval drops below the float precision of a millisecond timestamp and the
@@ -116,6 +117,8 @@ def plan(scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
         runs.append((scenario, STOREFRONT))
         if scenario in CEILING_SCENARIOS:
             runs += [(scenario, FLOOR), (scenario, BARE), (scenario, SAME_WORK)]
+        if scenario in ASGI_SCENARIOS:
+            runs.append((scenario, ASGI_SAME_WORK))
         if scenario in GUIDES_SCENARIOS:
             runs.append((scenario, GUIDES))
     return runs
@@ -195,7 +198,9 @@ class Bench:
             if target in targets:
                 self._start(target, self._ceiling(mode, database_url, valkey_url))
         if FLOOR in targets:
-            self._start(FLOOR, self._ceiling("same-work", database_url, valkey_url, floor=True))
+            self._start(FLOOR, self._ceiling("same-work", database_url, valkey_url, FLOOR))
+        if ASGI_SAME_WORK in targets:
+            self._start(ASGI_SAME_WORK, self._ceiling("same-work", database_url, valkey_url, ASGI_SAME_WORK))
         if GUIDES in targets:
             self._start(GUIDES, self._guides(database_url))
         return asdict(seeded)
@@ -225,9 +230,10 @@ class Bench:
         command = [sys.executable, "-m", "storefront", "serve"]
         return Server(STOREFRONT, command, env, port, self._log(STOREFRONT), cwd=self.root)
 
-    def _ceiling(self, mode: str, database_url: str, valkey_url: str, floor: bool = False) -> Server:
-        """`bench.ceiling:app` under Granian RSGI with the same worker count; with `floor`, the same
-        work through a minimal Litestar app (`bench.floor:app`, ASGI)."""
+    def _ceiling(self, mode: str, database_url: str, valkey_url: str, target: str = "") -> Server:
+        """`bench.ceiling:app` under Granian RSGI with the same worker count; as FLOOR, the same work
+        through a minimal Litestar app (`bench.floor:app`), as ASGI_SAME_WORK through a raw ASGI app
+        (`bench.floor:asgi_app`): both under Granian's ASGI interface."""
         port = free_port()
         env = clean_environment(
             CEILING_MODE=mode,
@@ -236,11 +242,10 @@ class Bench:
             SECRET_KEY=self.secret,
             RATE_LIMIT_PER_MINUTE=NO_LIMIT,
         )
-        if floor:
-            command = granian_command("asgi", "bench.floor:app", self.options.workers, port)
-        else:
-            command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
-        target = FLOOR if floor else f"ceiling-{mode}"
+        apps = {FLOOR: ("asgi", "bench.floor:app"), ASGI_SAME_WORK: ("asgi", "bench.floor:asgi_app")}
+        interface, app = apps.get(target, ("rsgi", "bench.ceiling:app"))
+        command = granian_command(interface, app, self.options.workers, port)
+        target = target or f"ceiling-{mode}"
         return Server(target, command, env, port, self._log(target), cwd=self.root)
 
     def _guides(self, database_url: str) -> Server:

@@ -22,7 +22,7 @@ from uuid import UUID
 from litestar import Litestar, get, post
 from litestar.response.base import ASGIResponse
 
-from bench.ceiling import Ceiling, Reply, bearer
+from bench.ceiling import ITEM_PATH, NOT_FOUND, UUID_TEXT, Ceiling, Reply, bearer
 from storefront.accounts.tokens import verify_access_token
 
 WORK = Ceiling()
@@ -101,28 +101,65 @@ litestar_app = Litestar(
 )
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The outer layer: request id, the leased rate limit (per user when signed in), access line."""
-    if scope["type"] != "http" or scope["path"].startswith("/health"):
-        await litestar_app(scope, receive, send)  # type: ignore[arg-type]
+def _outer(inner: Any) -> Any:
+    """The outer layer around `inner`: request id, the leased rate limit (per user when signed in),
+    the access line."""
+
+    async def outer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/health"):
+            await inner(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = f"{random.getrandbits(128):032x}"
+        extra = [("x-request-id", request_id)]
+        token = bearer(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None))
+        ids = scope["floor.ids"] = verify_access_token(token, WORK.secret) if token else None
+        host = (scope["client"] or ("unknown", 0))[0]
+        await WORK.limit(f"rl:g:u:{ids[0]}" if ids else f"rl:g:ip:{host}", extra)
+        encoded = [(name.encode(), value.encode()) for name, value in extra]
+        reply = Reply(500, b"")
+
+        async def send_with_context(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                reply.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *encoded]
+            await send(message)
+
+        await inner(scope, receive, send_with_context)
+        if ids:
+            reply.user_id = str(ids[0])
+        WORK.log(View(scope), reply, request_id, time.perf_counter() - started)
+
+    return outer
+
+
+async def _route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """No framework: the lifespan, and the same four routes dispatched by hand, as raw ASGI."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await _open()
+            await send({"type": "lifespan.startup.complete"})
+        await _close()
+        await send({"type": "lifespan.shutdown.complete"})
         return
-    started = time.perf_counter()
-    request_id = f"{random.getrandbits(128):032x}"
-    extra = [("x-request-id", request_id)]
-    token = bearer(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None))
-    ids = scope["floor.ids"] = verify_access_token(token, WORK.secret) if token else None
-    host = (scope["client"] or ("unknown", 0))[0]
-    await WORK.limit(f"rl:g:u:{ids[0]}" if ids else f"rl:g:ip:{host}", extra)
-    encoded = [(name.encode(), value.encode()) for name, value in extra]
-    reply = Reply(500, b"")
+    path, method = scope["path"], scope["method"]
+    if path == "/health":
+        reply = Reply(200, b'{"status":"ok"}')
+    elif method == "GET" and path.startswith(ITEM_PATH) and UUID_TEXT.fullmatch(path, len(ITEM_PATH)):
+        reply = await WORK.get_item(UUID(path[len(ITEM_PATH) :]))
+    elif method == "GET" and path == "/api/v1/items":
+        reply = await WORK.list_items(scope["query_string"].decode("latin-1"))
+    elif method == "GET" and path == "/api/v1/users/me":
+        reply = await WORK.session(scope["floor.ids"], WORK.me)
+    else:
+        reply = NOT_FOUND
+    headers = [(b"content-type", reply.media_type.encode())]
+    headers += [(name.encode(), value.encode()) for name, value in reply.headers]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
 
-    async def send_with_context(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            reply.status = message["status"]
-            message["headers"] = [*message.get("headers", ()), *encoded]
-        await send(message)
 
-    await litestar_app(scope, receive, send_with_context)  # type: ignore[arg-type]
-    if ids:
-        reply.user_id = str(ids[0])
-    WORK.log(View(scope), reply, request_id, time.perf_counter() - started)
+app = _outer(litestar_app)
+"""The framework floor: Litestar inside the outer layer."""
+asgi_app = _outer(_route)
+"""The same without Litestar: what Granian's ASGI interface itself costs over its RSGI one."""

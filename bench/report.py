@@ -21,8 +21,15 @@ STOREFRONT = "storefront"
 BARE = "ceiling-bare"
 SAME_WORK = "ceiling-same-work"
 FLOOR = "framework-floor"
+ASGI_SAME_WORK = "asgi-same-work"
 GUIDES = "guides-stack"
-LADDER = ((BARE, ""), (SAME_WORK, "features"), (FLOOR, "Litestar"), (STOREFRONT, "Storefront's own"))
+LADDER = (
+    (BARE, ""),
+    (SAME_WORK, "features"),
+    (ASGI_SAME_WORK, "ASGI"),
+    (FLOOR, "Litestar"),
+    (STOREFRONT, "Storefront's own"),
+)
 PACKAGES = ("litestar", "granian", "msgspec", "asyncpg", "valkey", "uvloop", "pyjwt", "argon2-cffi", "psutil")
 RSS_LIMIT_MIB = 150.0
 # Issue 6: Storefront as a share of the same-work ceiling, and reads of the bare one.

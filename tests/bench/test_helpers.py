@@ -20,6 +20,7 @@ import jwt
 import pytest
 from bench.cli import STORM, cpu_per_request, parse_args, plan
 from bench.report import (
+    ASGI_SAME_WORK,
     BARE,
     FLOOR,
     GUIDES,
@@ -138,6 +139,7 @@ def test_plan_runs_references_only_where_they_serve() -> None:
         ("item-get", FLOOR),
         ("item-get", BARE),
         ("item-get", SAME_WORK),
+        ("item-get", ASGI_SAME_WORK),
         ("item-get", GUIDES),
         ("order-create", STOREFRONT),
         ("order-create", FLOOR),
@@ -173,10 +175,11 @@ def test_the_ladder_gives_each_layer_its_cpu() -> None:
         FLOOR: Row(FLOOR, result(700), cpu_us=220.0),
         BARE: Row(BARE, result(1000), cpu_us=120.0),
         SAME_WORK: Row(SAME_WORK, result(900), cpu_us=170.0),
+        ASGI_SAME_WORK: Row(ASGI_SAME_WORK, result(800), cpu_us=200.0),
     }
     assert ladder(rows) == (
-        "CPU µs/req: ceiling-bare 120 → ceiling-same-work 170 (features +50) → "
-        "framework-floor 220 (Litestar +50) → storefront 300 (Storefront's own +80)"
+        "CPU µs/req: ceiling-bare 120 → ceiling-same-work 170 (features +50) → asgi-same-work 200 (ASGI +30) → "
+        "framework-floor 220 (Litestar +20) → storefront 300 (Storefront's own +80)"
     )
     assert ladder({STOREFRONT: rows[STOREFRONT]}) is None
 
