@@ -19,7 +19,9 @@ import asyncpg
 from argon2 import PasswordHasher
 
 from storefront.accounts.security import issue_access_token
+from storefront.platform.migrations import MIGRATIONS_DIR
 from storefront.platform.settings import AuthSettings
+from storefront.platform.sql import read_queries
 
 USERS = 10_000
 ITEMS = 1_000
@@ -30,6 +32,7 @@ LOGIN_USERS = 200  # users the login scenarios sign in as
 PASSWORD = "bench-password-1234"  # a throwaway account on a throwaway database
 STOCK = 1_000_000_000  # ample: an order takes one unit
 TOKEN_TTL = 6 * 3600  # the minted tokens outlive any run
+ROLLUP_MIGRATION = MIGRATIONS_DIR / "0003_item_daily_units.sql"
 
 INSERT_USERS = """
 INSERT INTO users (email, full_name, password_hash, created_at, updated_at)
@@ -155,6 +158,8 @@ async def _insert_orders(conn: asyncpg.Connection, orders: int) -> None:
     await conn.execute(INSERT_ORDERS, orders, ITEMS)
     for row in deferred:
         await conn.execute(row["make"])
+    # `/items/popular` reads the daily rollup: fill it from these orders as its migration did.
+    await conn.execute(read_queries(ROLLUP_MIGRATION)["backfill_item_daily_units"])
 
 
 async def _fill(dsn: str, orders: int) -> tuple[list[str], list[tuple[uuid.UUID, uuid.UUID]]]:
