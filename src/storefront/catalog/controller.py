@@ -75,11 +75,11 @@ class ItemsController(Controller):
         limit: Annotated[
             int, QueryParameter(ge=1, le=POPULAR_MAX, description=f"How many (1-{POPULAR_MAX}).")
         ] = POPULAR_DEFAULT,
-    ) -> Page[PopularItem]:
+    ) -> Encoded[Page[PopularItem]]:
         """The most ordered live items: units in placed orders over the last 30 UTC days, today
         included (whole days: the window moves on at 00:00 UTC). Up to 60 s stale: orders and
         cancels show within a minute, item edits and deletions at once. Never paginated."""
-        return await service.popular_items(db, valkey, limit)
+        return Encoded(await service.popular_items(db, valkey, limit))
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
