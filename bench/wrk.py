@@ -91,6 +91,7 @@ class Load:
     connections: int
     threads: int = 1
     timeout: float = 10.0
+    script_args: tuple[str, ...] = ()  # what the script's `init(args)` receives
 
 
 def command(url: str, script: Path, load: Load) -> list[str]:
@@ -104,6 +105,7 @@ def command(url: str, script: Path, load: Load) -> list[str]:
         "-s",
         str(script),
         url,
+        *(["--", *load.script_args] if load.script_args else []),
     ]
 
 

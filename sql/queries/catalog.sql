@@ -63,15 +63,17 @@ ORDER BY created_at DESC, id DESC
 LIMIT $4;
 
 -- name: popular_items
--- Most units in placed (not cancelled) orders of the last 30 days; deleted items left out.
+-- Most units in placed (not cancelled) orders over the last 30 UTC days, today included, from the
+-- daily rollup (at most 30 rows per item, however many orders there were); deleted items and items
+-- whose orders were all cancelled left out.
 SELECT i.id, i.sku, i.name, i.description, i.price_cents, i.stock, i.created_at, i.updated_at,
        i.version, p.units_ordered
 FROM (
-    SELECT l.item_id, sum(l.quantity)::bigint AS units_ordered
-    FROM orders AS o
-    JOIN order_lines AS l ON l.order_id = o.id
-    WHERE o.status = 'placed' AND o.created_at > now() - interval '30 days'
-    GROUP BY l.item_id
+    SELECT d.item_id, sum(d.units)::bigint AS units_ordered
+    FROM item_daily_units AS d
+    WHERE d.day > (now() AT TIME ZONE 'UTC')::date - 30
+    GROUP BY d.item_id
+    HAVING sum(d.units) > 0
 ) AS p
 JOIN items AS i ON i.id = p.item_id
 WHERE i.deleted_at IS NULL

@@ -6,8 +6,10 @@
 -- One statement, hence one transaction and one round trip: lock the wanted items in id order
 -- (concurrent orders queue instead of deadlocking), judge the whole order, and only if every line
 -- exists and is in stock take the stock (bumping each item's version), insert the order and its
--- lines with the prices read under the lock. $1 user, $2 item ids, $3 quantities (same order).
--- `verdict` aggregates every locked row, so all locks are taken before `taken` updates anything.
+-- lines with the prices read under the lock, and add the units to the items' rows of the order's
+-- UTC day in `item_daily_units`. $1 user, $2 item ids, $3 quantities (same order).
+-- `verdict` aggregates every locked row, so all locks are taken before `taken` updates anything;
+-- the day rows are then upserted in item id order too.
 WITH wanted AS (
     SELECT w.item_id, w.quantity, w.line_no::smallint AS line_no
     FROM unnest($2::uuid[], $3::integer[]) WITH ORDINALITY AS w (item_id, quantity, line_no)
@@ -46,6 +48,14 @@ placed_lines AS (
     SELECT p.id, t.line_no, t.id, t.sku, t.name, t.quantity, t.price_cents
     FROM placed AS p, taken AS t
     RETURNING line_no, item_id, sku, name, quantity, unit_price_cents
+),
+counted AS (
+    INSERT INTO item_daily_units AS d (day, item_id, units)
+    SELECT (p.created_at AT TIME ZONE 'UTC')::date, t.id, t.quantity
+    FROM placed AS p, taken AS t
+    ORDER BY t.id
+    ON CONFLICT ON CONSTRAINT item_daily_units_pkey DO UPDATE
+    SET units = d.units + excluded.units
 )
 SELECT v.missing_lines, v.short_item_ids,
        p.id, p.user_id, p.status, p.total_cents, p.created_at, p.updated_at,
@@ -100,9 +110,11 @@ ORDER BY o.created_at DESC, o.id DESC
 LIMIT $4;
 
 -- name: cancel_order
--- One statement: `placed` → `cancelled`, then lock the order's items in id order and put the stock
--- back (bumping each item's version). $1 order, $2 owner (NULL: an admin, any owner).
--- No row: unknown, not the caller's, or not `placed` (get_order_owner tells which).
+-- One statement: `placed` → `cancelled`, then lock the order's items in id order, put the stock
+-- back (bumping each item's version) and take the units back from the items' rows of the UTC day
+-- the order was placed (not today's), locked in item id order too. $1 order, $2 owner (NULL: an
+-- admin, any owner). No row: unknown, not the caller's, or not `placed` (get_order_owner tells
+-- which).
 WITH cancelled AS (
     UPDATE orders
     SET status = 'cancelled', updated_at = now()
@@ -123,6 +135,22 @@ restocked AS (
     JOIN locked AS k ON k.id = l.item_id
     WHERE l.order_id = $1 AND i.id = l.item_id
     RETURNING i.id
+),
+counted AS MATERIALIZED (
+    SELECT d.day, d.item_id, l.quantity
+    FROM cancelled AS c
+    JOIN order_lines AS l ON l.order_id = c.id
+    JOIN locked AS k ON k.id = l.item_id
+    JOIN item_daily_units AS d
+      ON d.day = (c.created_at AT TIME ZONE 'UTC')::date AND d.item_id = l.item_id
+    ORDER BY d.item_id
+    FOR UPDATE OF d
+),
+uncounted AS (
+    UPDATE item_daily_units AS d
+    SET units = d.units - n.quantity
+    FROM counted AS n
+    WHERE d.day = n.day AND d.item_id = n.item_id
 )
 SELECT c.id, c.user_id, c.status, c.total_cents, c.created_at, c.updated_at,
        (SELECT json_agg(json_build_object(

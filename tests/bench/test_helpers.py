@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import bench.ceiling as ceiling
 import bench.infra as infra
 import jwt
 import pytest
-from bench.cli import STORM, cpu_per_request, parse_args, plan
+from bench.cli import STORM, TRICKLE, cpu_per_request, parse_args, plan
 from bench.report import (
     ASGI_SAME_WORK,
     BARE,
@@ -34,7 +35,7 @@ from bench.report import (
     summary_table,
     target_checks,
 )
-from bench.wrk import WrkFailed, WrkResult, parse_result
+from bench.wrk import Load, WrkFailed, WrkResult, command, parse_result
 
 from storefront.accounts.security import issue_access_token
 from storefront.platform.settings import AuthSettings
@@ -97,14 +98,20 @@ def test_target_checks_judge_shares_storm_rss_and_errors() -> None:
             STOREFRONT: Row(STOREFRONT, result(500, p99=25.0), [160.0]),
             STORM: Row(STORM, result(5, errors=1)),
         },
+        "popular-under-orders": {
+            STOREFRONT: Row(STOREFRONT, result(2000, p99=9.5), [70.0]),
+            TRICKLE: Row(TRICKLE, result(19)),
+        },
     }
     checks = dict(target_checks(results))
     assert checks["item-get: 87.5 % of same-work (≥ 85 %)"] is True
     assert checks["item-get: 70.0 % of bare (≥ 65 %)"] is True
     assert checks["read-during-logins: item-get p99 25.00 ms (≤ 2 × 10.00 = 20.00 ms)"] is False
     assert checks["RSS per worker: max 160 MiB (≤ 150 MiB)"] is False
+    assert checks["popular-under-orders: p99 9.50 ms (≤ 10 ms)"] is True
     assert checks["errors: 1 in total (0)"] is False
     assert "read-during-logins (logins)" in summary_table(results)
+    assert "popular-under-orders (orders)" in summary_table(results)
 
 
 def test_median_rows_keep_every_rounds_errors() -> None:
@@ -184,10 +191,22 @@ def test_the_ladder_gives_each_layer_its_cpu() -> None:
     assert ladder({STOREFRONT: rows[STOREFRONT]}) is None
 
 
+def test_wrk_command_passes_script_arguments() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed")
+    script = Path("order-trickle.lua")
+    plain = command("http://h", script, Load(3, 2))
+    assert plain[-3:] == ["-s", "order-trickle.lua", "http://h"]
+    paced = command("http://h", script, Load(3, 2, script_args=("100",)))
+    assert paced[-3:] == ["http://h", "--", "100"]
+
+
 def test_options_defaults_and_quick() -> None:
     full = parse_args([])
     assert (full.duration, full.connections, full.workers, full.threads, full.rounds) == (10.0, 32, 1, 1, 1)
     assert full.scenarios[0] == "item-get"
+    assert "popular-under-orders" in full.scenarios
+    assert full.popular_connections == 4
     quick = parse_args(["--quick", "--workers", "2", "--scenario", "me", "item-get"])
     assert (quick.duration, quick.workers, quick.scenarios) == (3.0, 2, ("item-get", "me"))
     with pytest.raises(SystemExit):

@@ -1,4 +1,4 @@
-"""Catalog lists: keyset pages, search, the in-stock filter, the popular list; ETag rules."""
+"""Catalog lists: keyset pages, search, the in-stock filter; ETag rules (the popular list: test_popular.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from litestar.testing import AsyncTestClient
 
 from storefront.catalog.etags import if_match_versions, not_modified
 from storefront.catalog.queries import CatalogQueries
-from tests.support.http import assert_problem, customer
-from tests.support.shop import ITEMS, make_item, order, sql
+from tests.support.http import assert_problem
+from tests.support.shop import ITEMS, make_item
 
 pytestmark = pytest.mark.anyio
 
@@ -115,38 +115,6 @@ async def test_search_uses_the_trigram_index(services: Any, clean: None) -> None
     walk = "\n".join(row[0] for row in first_page)
     assert "Index Scan using items_created_at_id_idx" in walk
     assert "Index Cond: (ROW(created_at, id) <" in walk
-
-
-async def test_popular_counts_recent_placed_orders_of_live_items(
-    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
-) -> None:
-    hot, warm, cold, gone = [await make_item(client, admin_headers, stock=100) for _ in range(4)]
-    never = await make_item(client, admin_headers)
-    _, headers = await customer(client)
-    assert (await order(client, headers, (hot["id"], 5), (warm["id"], 1))).status_code == 201
-    assert (await order(client, headers, (hot["id"], 2), (gone["id"], 50))).status_code == 201
-    assert (await order(client, headers, (warm["id"], 3))).status_code == 201
-    cancelled = await order(client, headers, (warm["id"], 20), (cold["id"], 1))
-    await client.post(f"/api/v1/orders/{cancelled.json()['id']}/cancel", headers=headers)
-    old = await order(client, headers, (cold["id"], 90))
-    await sql(
-        services.database_url,
-        "UPDATE orders SET created_at = now() - interval '31 days' WHERE id = $1",
-        old.json()["id"],
-    )
-    await client.delete(f"{ITEMS}/{gone['id']}", headers=admin_headers)
-
-    response = await client.get(f"{ITEMS}/popular")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["next_cursor"] is None
-    assert [(i["id"], i["units_ordered"]) for i in body["items"]] == [(hot["id"], 7), (warm["id"], 4)]
-    assert set(body["items"][0]) == {*hot, "units_ordered"}
-    assert never["id"] not in {i["id"] for i in body["items"]}
-    top = (await client.get(f"{ITEMS}/popular", params={"limit": 1})).json()["items"]
-    assert [i["id"] for i in top] == [hot["id"]]
-    for bad in ("0", "51", "x"):
-        assert_problem(await client.get(f"{ITEMS}/popular?limit={bad}"), 422, "validation-error")
 
 
 def test_if_match_uses_strong_comparison() -> None:

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.http import admin, customer
-from tests.support.shop import ITEMS, ORDERS, make_item, order, stock_of
+from tests.support.shop import ITEMS, ORDERS, make_item, order, stock_of, units_of
 
 pytestmark = pytest.mark.anyio
 
@@ -50,6 +50,7 @@ async def test_crossed_orders_never_deadlock(live_client: httpx.AsyncClient, ser
     responses = await asyncio.gather(*requests)
     assert [r.status_code for r in responses] == [201] * 200, {r.status_code for r in responses}
     assert await stock_of(services.database_url, a["id"], b["id"]) == [800, 600]
+    assert await units_of(services.database_url, a["id"], b["id"]) == [200, 400]
     assert _retries() == retries_before  # locks taken in id order: nothing even needed a retry
 
 
@@ -71,3 +72,4 @@ async def test_concurrent_cancels_restock_once(live_client: httpx.AsyncClient, s
     assert sorted(r.status_code for r in cancels) == [200] * 3 + [409] * 12
     assert [r.status_code for r in news] == [201] * 4
     assert await stock_of(services.database_url, a["id"], b["id"]) == [6, 6]
+    assert await units_of(services.database_url, a["id"], b["id"]) == [4, 4]

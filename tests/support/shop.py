@@ -8,8 +8,13 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
+from storefront.platform.migrations import MIGRATIONS_DIR
+from storefront.platform.sql import read_queries
+
 ITEMS = "/api/v1/items"
 ORDERS = "/api/v1/orders"
+# The statement that filled `item_daily_units` from the orders when its migration ran.
+ROLLUP_BACKFILL = read_queries(MIGRATIONS_DIR / "0003_item_daily_units.sql")["backfill_item_daily_units"]
 _skus = itertools.count()
 
 
@@ -54,3 +59,37 @@ async def sql(dsn: str, query: str, *args: Any) -> Any:
         return await connection.fetch(query, *args)
     finally:
         await connection.close()
+
+
+async def units_of(dsn: str, *item_ids: str) -> list[int]:
+    """Units the daily rollup holds for each item, over every day."""
+    rows = await sql(
+        dsn,
+        "SELECT item_id::text, sum(units)::bigint AS units FROM item_daily_units "
+        "WHERE item_id = ANY($1::uuid[]) GROUP BY item_id",
+        list(item_ids),
+    )
+    units = {row["item_id"]: row["units"] for row in rows}
+    return [units.get(item_id, 0) for item_id in item_ids]
+
+
+async def rebuild_rollup(dsn: str) -> None:
+    """Empty `item_daily_units` and fill it again with its migration's backfill."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await connection.execute("TRUNCATE item_daily_units")
+            await connection.execute(ROLLUP_BACKFILL)
+    finally:
+        await connection.close()
+
+
+async def backdate(dsn: str, days: int, *order_ids: str) -> None:
+    """Move orders `days` days into the past, and the rollup with them (rebuilt by the backfill)."""
+    await sql(
+        dsn,
+        "UPDATE orders SET created_at = created_at - make_interval(days => $1) WHERE id = ANY($2::uuid[])",
+        days,
+        list(order_ids),
+    )
+    await rebuild_rollup(dsn)

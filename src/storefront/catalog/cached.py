@@ -1,22 +1,39 @@
-"""The shop's cached read models, and the one call a write makes to refresh them.
+"""The shop's cached read models, and the calls writes make to refresh them.
 
-The popular list (here) and the admin stats (`orders/stats.py`) are public (nothing per user) and
-share the SHOP generation, which every write that changes what they show bumps through
-`shop_changed`: item create / edit / delete, orders and cancels. This module is the catalog's seam:
-the orders domain imports `SHOP` and `shop_changed` from it, and nothing else of the catalog.
+Two generations, because the two views change with different writes:
+
+- CATALOG: item create / edit / delete (`catalog_changed`). The popular list (here) depends on it
+  alone: orders and cancels do not refresh it, so its counts lag them by up to its ttl (60 s); at
+  ~10 orders/s a list refreshed by every order would be recomputed on almost every read.
+- SHOP: item writes and orders and cancels (`shop_changed`). The admin stats (`orders/stats.py`)
+  depend on it, so they are fresh after any of those writes.
+
+This module is the catalog's seam: the orders domain imports `SHOP` and `shop_changed` from it, and
+nothing else of the catalog.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from storefront.catalog.schemas import PopularItem
 from storefront.platform.cached import CachedView, Generation
 from storefront.platform.valkey import ValkeyClient
 
+CATALOG = Generation("catalog")
 SHOP = Generation("shop")
 POPULAR_MAX = 50
-POPULAR_ITEMS = CachedView[list[PopularItem]]("popular:v1", ttl=60, value_type=list[PopularItem], generation=SHOP)
+# v2: on the CATALOG generation (v1 values carry a SHOP generation number).
+POPULAR_ITEMS = CachedView[list[PopularItem]]("popular:v2", ttl=60, value_type=list[PopularItem], generation=CATALOG)
+
+
+async def catalog_changed(valkey: ValkeyClient) -> None:
+    """An item was created, edited or deleted: refresh the popular items and the stats (after the
+    write has committed)."""
+    await asyncio.gather(CATALOG.bump(valkey), SHOP.bump(valkey))
 
 
 async def shop_changed(valkey: ValkeyClient) -> None:
-    """Invalidate the popular items and the stats (after the write has committed)."""
+    """An order was placed or cancelled: refresh the stats (after the write has committed); the
+    popular items catch up within their ttl."""
     await SHOP.bump(valkey)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from storefront.accounts.guards import ADMIN, SECURITY
 from storefront.catalog import service
-from storefront.catalog.cached import POPULAR_MAX, shop_changed
+from storefront.catalog.cached import POPULAR_MAX, catalog_changed
 from storefront.catalog.etags import etag, if_match_versions, not_modified
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
 from storefront.web.conventions import DEFAULT_PAGE_SIZE
@@ -75,9 +75,11 @@ class ItemsController(Controller):
         limit: Annotated[
             int, QueryParameter(ge=1, le=POPULAR_MAX, description=f"How many (1-{POPULAR_MAX}).")
         ] = POPULAR_DEFAULT,
-    ) -> Page[PopularItem]:
-        """The most ordered live items (units in placed orders, last 30 days); never paginated."""
-        return await service.popular_items(db, valkey, limit)
+    ) -> Encoded[Page[PopularItem]]:
+        """The most ordered live items: units in placed orders over the last 30 UTC days, today
+        included (whole days: the window moves on at 00:00 UTC). Up to 60 s stale: orders and
+        cancels show within a minute, item edits and deletions at once. Never paginated."""
+        return Encoded(await service.popular_items(db, valkey, limit))
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
@@ -101,7 +103,7 @@ class ItemsController(Controller):
     async def create_item(self, db: DatabaseDep, valkey: ValkeyDep, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
         """Admins: add an item (201 with `Location` and `ETag`)."""
         item, version = await service.create_item(db, data)
-        await shop_changed(valkey)
+        await catalog_changed(valkey)
         return _tagged(item, version, 201)
 
     @patch(
@@ -121,7 +123,7 @@ class ItemsController(Controller):
     ) -> Response[ItemOut]:
         """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
         item, version = await service.update_item(db, item_id, data, if_match_versions(if_match))
-        await shop_changed(valkey)
+        await catalog_changed(valkey)
         return _tagged(item, version)
 
     @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
@@ -130,4 +132,4 @@ class ItemsController(Controller):
     ) -> None:
         """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
         await service.delete_item(db, item_id, if_match_versions(if_match))
-        await shop_changed(valkey)
+        await catalog_changed(valkey)

@@ -89,8 +89,9 @@ async def list_items(
 
 
 async def popular_items(db: Database, valkey: ValkeyClient, limit: int) -> Page[PopularItem]:
-    """The live items most ordered (units, placed orders) in the last 30 days; the top 50 are cached
-    (≤ 60 s, refreshed by any write that changes them) and sliced to `limit`."""
+    """The live items most ordered (units, placed orders) in the last 30 UTC days, from the daily
+    rollup; the top 50 are cached (≤ 60 s behind orders, fresh after item writes) and sliced to
+    `limit`."""
 
     async def load() -> list[PopularItem]:
         async with db.acquire() as conn:

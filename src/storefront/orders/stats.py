@@ -1,4 +1,5 @@
-"""The admin stats: shop-wide counters, cached in Valkey on the shop's generation.
+"""The admin stats: shop-wide counters, cached in Valkey on the SHOP generation (bumped by item
+writes, orders and cancels; see `catalog/cached.py`).
 
 The three aggregates (users, items, orders) are independent, so they run concurrently, each on its
 own pooled connection; a per-pool gate caps stats at STATS_CONNECTIONS connections in total, however
