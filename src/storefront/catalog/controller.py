@@ -20,7 +20,7 @@ from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
 from storefront.web.schemas import LINE, Page
-from storefront.web.state import DatabaseDep, ValkeyDep
+from storefront.web.state import AppStateDep, DatabaseDep
 
 IfMatch = Annotated[
     str | None,
@@ -70,8 +70,7 @@ class ItemsController(Controller):
     @get("/popular", responses=problems(422))
     async def popular_items(
         self,
-        db: DatabaseDep,
-        valkey: ValkeyDep,
+        app_state: AppStateDep,
         limit: Annotated[
             int, QueryParameter(ge=1, le=POPULAR_MAX, description=f"How many (1-{POPULAR_MAX}).")
         ] = POPULAR_DEFAULT,
@@ -79,7 +78,7 @@ class ItemsController(Controller):
         """The most ordered live items: units in placed orders over the last 30 UTC days, today
         included (whole days: the window moves on at 00:00 UTC). Up to 60 s stale: orders and
         cancels show within a minute, item edits and deletions at once. Never paginated."""
-        return Encoded(await service.popular_items(db, valkey, limit))
+        return Encoded(await service.popular_items(app_state.db, app_state.valkey, limit))
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
@@ -100,10 +99,10 @@ class ItemsController(Controller):
         response_headers=[ETAG, LOCATION],
         responses=problems(401, 403, 409, *BODY),
     )
-    async def create_item(self, db: DatabaseDep, valkey: ValkeyDep, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
+    async def create_item(self, app_state: AppStateDep, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
         """Admins: add an item (201 with `Location` and `ETag`)."""
-        item, version = await service.create_item(db, data)
-        await catalog_changed(valkey)
+        item, version = await service.create_item(app_state.db, data)
+        await catalog_changed(app_state.valkey)
         return _tagged(item, version, 201)
 
     @patch(
@@ -115,21 +114,18 @@ class ItemsController(Controller):
     )
     async def update_item(
         self,
-        db: DatabaseDep,
-        valkey: ValkeyDep,
+        app_state: AppStateDep,
         item_id: FromPath[UUID],
         data: JSONBody[ItemUpdate],
         if_match: IfMatch = None,
     ) -> Response[ItemOut]:
         """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
-        item, version = await service.update_item(db, item_id, data, if_match_versions(if_match))
-        await catalog_changed(valkey)
+        item, version = await service.update_item(app_state.db, item_id, data, if_match_versions(if_match))
+        await catalog_changed(app_state.valkey)
         return _tagged(item, version)
 
     @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
-    async def delete_item(
-        self, db: DatabaseDep, valkey: ValkeyDep, item_id: FromPath[UUID], if_match: IfMatch = None
-    ) -> None:
+    async def delete_item(self, app_state: AppStateDep, item_id: FromPath[UUID], if_match: IfMatch = None) -> None:
         """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
-        await service.delete_item(db, item_id, if_match_versions(if_match))
-        await catalog_changed(valkey)
+        await service.delete_item(app_state.db, item_id, if_match_versions(if_match))
+        await catalog_changed(app_state.valkey)
