@@ -41,14 +41,15 @@ class CachedView(Generic[T]):
     Freshness: a generation counter that writes bump; a cached value is only served while its
     generation is current, so a write is visible on the very next read, even if a slower fill stored
     an older value after the bump. Staleness is otherwise bounded by `ttl`.
-    Single flight: one fill per process at a time, and a short Valkey lock so that only one worker
-    or instance runs the query while the others wait briefly for its result.
+    Single flight: one fill per process and generation at a time, and a short Valkey lock per
+    generation so that only one worker or instance runs the query while the others wait briefly for
+    its result; a write during a slow fill starts a fresh one at once instead of waiting on it.
     Valkey down: the loader runs directly (PostgreSQL answers, just slower).
     """
 
     def __init__(self, name: str, ttl: int, value_type: Any, generation: Generation) -> None:
         self.ttl = ttl
-        self.value_key, self.lock_key = f"cache:{name}", f"cache:{name}:lock"
+        self.value_key, self.lock_prefix = f"cache:{name}", f"cache:{name}:lock:"
         self.gen_key = generation.key
         self._decoder = msgspec.json.Decoder(_Envelope[value_type])  # type: ignore[valid-type]
         self._inflight: dict[int, asyncio.Task[T]] = {}
@@ -78,18 +79,21 @@ class CachedView(Generic[T]):
         return generation, None
 
     async def _fill(self, valkey: ValkeyClient, generation: int, load: Callable[[], Awaitable[T]]) -> T:
+        lock = f"{self.lock_prefix}{generation}"
         try:
-            if not await valkey.take_lock(self.lock_key, FILL_LOCK_MS):
+            if not await valkey.take_lock(lock, FILL_LOCK_MS):
                 for _ in range(FILL_WAIT_STEPS):
                     await asyncio.sleep(FILL_WAIT_STEP)
-                    generation, value = await self._read(valkey)
+                    current, value = await self._read(valkey)
                     if value is not None:
                         return value
+                    if current != generation:
+                        break  # a write since: the fill waited on is stale, load without it
         except ValkeyUnavailable:
             return await load()
         value = await load()
         encoded = _ENCODER.encode(_Envelope(generation, value))
         with contextlib.suppress(ValkeyUnavailable):
             await valkey.set(self.value_key, encoded, self.ttl)
-            await valkey.delete(self.lock_key)
+            await valkey.delete(lock)
         return value
