@@ -33,8 +33,13 @@ class Encoded(Response[T]):
         if headers:
             self._headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
-    def to_asgi_response(self, app: Any, request: Any, *, headers: dict[str, str] | None = None, **_: Any) -> Any:  # type: ignore[override]
-        """Itself, with the route's own headers (e.g. `Cache-Control`) added."""
+    def to_asgi_response(  # type: ignore[override]
+        self, app: Any, request: Any, *, headers: dict[str, str] | None = None, **options: Any
+    ) -> Any:
+        """Itself, with the route's own headers (e.g. `Cache-Control`) added. Route cookies and
+        background tasks are not supported: refused loudly rather than dropped."""
+        if options.get("cookies") or options.get("background"):
+            raise TypeError("Encoded responses take no cookies or background tasks")
         if headers:
             self._headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
         return self
