@@ -42,6 +42,8 @@ from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_scri
 from storefront.accounts.tokens import AUDIENCE, ISSUER
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+POOL_PER_WORKER = 10  # DB_POOL_MAX's default; the references size their pools alike
+SPARE_CONNECTIONS = 20  # the bench's own, psql, superuser slots
 SCENARIOS = (
     "item-get",
     "item-list",
@@ -217,6 +219,7 @@ class Bench:
             flush=True,
         )
         targets = {target for _, target in plan(self.options.scenarios)}
+        embedded.allow_connections(len(targets) * self.options.workers * POOL_PER_WORKER + SPARE_CONNECTIONS)
         self._start(STOREFRONT, self._storefront(database_url, valkey_url))
         for mode, target in (("bare", BARE), ("same-work", SAME_WORK)):
             if target in targets:

