@@ -87,7 +87,7 @@ class RequestContext:
         self.log_requests = settings.log_level in ("DEBUG", "INFO")
         per_minute = settings.limits.per_minute
         self.general = LeasedLimit(limiter, Policy("general", per_minute, 60)) if per_minute else None
-        self.policy_header = (b"ratelimit-policy", self.general.policy.header.encode()) if self.general else None
+        self.policy_header = self.general.policy.header.encode() if self.general else b""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -106,9 +106,12 @@ class RequestContext:
                 return
             if method == "HEAD":
                 scope["method"], send = "GET", without_body(send)
-            if self.general is not None and self.policy_header is not None and self._limited(scope):
+            if self.general is not None and self._limited(scope):
                 decision = await self.general.take(self._client_key(scope))
-                extra += [self.policy_header, (b"ratelimit", decision.header(self.general.policy).encode())]
+                extra += [
+                    (b"ratelimit-policy", self.policy_header),
+                    (b"ratelimit", decision.header(self.general.policy).encode()),
+                ]
                 if not decision.allowed:
                     status = 429
                     await self._send_problem(send, RateLimited(decision.retry_after), request_id, extra)
