@@ -61,6 +61,10 @@ psql *args: _venv
 create-admin email: _venv
     {{python}} -m storefront create-admin "$@"
 
+# The latest messages `serve` sent to its local mail sink (SMTP_URL unset): to, subject, link
+mail *args: _venv
+    {{python}} -m storefront mail "$@"
+
 # Delete the local embedded data in DATA_DIR (refuses while `serve` runs)
 clean-data: _venv
     {{python}} -m storefront clean-data

@@ -243,6 +243,7 @@ class Bench:
         port = free_port()
         env = clean_environment(
             ENVIRONMENT="production",
+            MAIL_DISABLED="true",
             HOST="127.0.0.1",
             PORT=str(port),
             WORKERS=str(self.options.workers),

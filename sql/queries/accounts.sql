@@ -3,10 +3,10 @@
 -- name: insert_user
 INSERT INTO users (email, full_name, password_hash, role)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+RETURNING id, email, email_verified, full_name, role, is_active, created_at, updated_at;
 
 -- name: get_user
-SELECT id, email, full_name, role, is_active, created_at, updated_at
+SELECT id, email, email_verified, full_name, role, is_active, created_at, updated_at
 FROM users
 WHERE id = $1 AND deleted_at IS NULL;
 
@@ -27,7 +27,7 @@ WHERE id = $1;
 
 -- name: authenticate_session
 -- The per-request token check: one indexed lookup that also yields the caller.
-SELECT u.id, u.email, u.full_name, u.role, u.is_active, u.created_at, u.updated_at
+SELECT u.id, u.email, u.email_verified, u.full_name, u.role, u.is_active, u.created_at, u.updated_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
@@ -74,12 +74,16 @@ SET revoked_at = now()
 WHERE user_id = $1 AND revoked_at IS NULL;
 
 -- name: update_profile
-UPDATE users
-SET full_name = coalesce($2, full_name),
-    email = coalesce($3, email),
+-- A new email is unverified until its link is used; `old_email` is the address before the change.
+UPDATE users AS u
+SET full_name = coalesce($2, u.full_name),
+    email = coalesce($3, u.email),
+    email_verified = u.email_verified AND coalesce($3, u.email) = u.email,
     updated_at = now()
-WHERE id = $1 AND deleted_at IS NULL
-RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+FROM (SELECT email AS old_email FROM users WHERE id = $1) AS before
+WHERE u.id = $1 AND u.deleted_at IS NULL
+RETURNING u.id, u.email, u.email_verified, u.full_name, u.role, u.is_active, u.created_at, u.updated_at,
+          before.old_email;
 
 -- name: admin_update_user
 UPDATE users
@@ -88,7 +92,7 @@ SET full_name = coalesce($2, full_name),
     is_active = coalesce($4, is_active),
     updated_at = now()
 WHERE id = $1 AND deleted_at IS NULL
-RETURNING id, email, full_name, role, is_active, created_at, updated_at;
+RETURNING id, email, email_verified, full_name, role, is_active, created_at, updated_at;
 
 -- name: soft_delete_user
 UPDATE users
@@ -112,7 +116,7 @@ FOR UPDATE;
 
 -- name: list_users
 -- Keyset page, newest first; NULL filters are ignored. $4/$5 are the cursor (created_at, id).
-SELECT id, email, full_name, role, is_active, created_at, updated_at
+SELECT id, email, email_verified, full_name, role, is_active, created_at, updated_at
 FROM users
 WHERE deleted_at IS NULL
   AND ($1::text IS NULL OR email ILIKE '%' || $1 || '%' OR full_name ILIKE '%' || $1 || '%')
@@ -129,3 +133,82 @@ VALUES ($1, $2, $3, 'admin')
 ON CONFLICT ON CONSTRAINT users_email_key DO UPDATE
 SET role = 'admin', is_active = true, deleted_at = NULL, updated_at = now()
 RETURNING (xmax = 0) AS created;
+
+-- name: insert_email_token
+-- Stores the hash of a verification ($3 = 'verify_email') or reset token sent to $4, alive $5 s.
+INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5));
+
+-- name: retire_email_tokens
+-- Ends every live token of one purpose of a user (a newer one supersedes them, or they were used).
+UPDATE email_tokens
+SET used_at = now()
+WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL;
+
+-- name: find_email_token
+-- A live token of the purpose: unused, unexpired, its account active.
+SELECT t.user_id, t.email
+FROM email_tokens AS t
+JOIN users AS u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()
+  AND u.is_active AND u.deleted_at IS NULL;
+
+-- name: use_email_token
+-- Spends a live token once: of concurrent uses exactly one gets the row.
+UPDATE email_tokens AS t
+SET used_at = now()
+FROM users AS u
+WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()
+  AND u.id = t.user_id AND u.is_active AND u.deleted_at IS NULL
+RETURNING t.user_id, t.email;
+
+-- name: mark_email_verified
+-- Verifies the address the token was sent to, and only while it is still the account's address.
+UPDATE users
+SET email_verified = true, updated_at = now()
+WHERE id = $1 AND email = $2 AND deleted_at IS NULL
+RETURNING id;
+
+-- name: reset_password
+-- The password set from a reset link; the link proves the address too, if it is still the account's.
+UPDATE users
+SET password_hash = $2,
+    email_verified = email_verified OR email = $3,
+    updated_at = now()
+WHERE id = $1 AND is_active AND deleted_at IS NULL
+RETURNING email, full_name;
+
+-- name: request_password_reset
+-- One statement whether or not an active account has the email $1 (the same work and time either
+-- way): retires the account's live reset tokens, stores the new one's hash ($2, alive $3 s) and
+-- queues the message carrying its nonce ($4). Returns the message id, or no row.
+WITH target AS (
+    SELECT id, email, full_name
+    FROM users
+    WHERE email = $1 AND is_active AND deleted_at IS NULL
+),
+retired AS (
+    UPDATE email_tokens
+    SET used_at = now()
+    WHERE user_id IN (SELECT id FROM target) AND purpose = 'reset_password' AND used_at IS NULL
+),
+token AS (
+    INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at)
+    SELECT $2, id, 'reset_password', email, now() + make_interval(secs => $3)
+    FROM target
+)
+INSERT INTO outbox (kind, recipient, payload)
+SELECT 'password_reset', email, jsonb_build_object('name', full_name, 'nonce', $4::text)
+FROM target
+RETURNING id;
+
+-- name: purge_email_tokens
+-- Deletes up to $1 tokens that expired more than a day ago.
+DELETE FROM email_tokens
+WHERE token_hash IN (
+    SELECT token_hash
+    FROM email_tokens
+    WHERE expires_at < now() - interval '1 day'
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+);

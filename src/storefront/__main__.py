@@ -1,5 +1,5 @@
 """Command line: `python -m storefront serve | migrate [--status] | new-migration NAME | psql |
-create-admin EMAIL | clean-data | health`."""
+create-admin EMAIL | mail [-n N] | clean-data | health`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from storefront.platform import datadir
 from storefront.platform.datadir import AlreadyRunning, DataDirError, is_serving
 from storefront.platform.launcher import database_url, serve
 from storefront.platform.logging import configure_logging
+from storefront.platform.mail import MAIL_DIR, stored_mail
 from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
 from storefront.platform.settings import Settings, SettingsError, load_settings
 
@@ -50,6 +51,21 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(apply_migrations(dsn))
         created = asyncio.run(ensure_admin(dsn, args.email, password))
     print(f"{'created' if created else 'promoted'} admin {args.email.strip().lower()}")
+    return 0
+
+
+def _mail(settings: Settings, args: argparse.Namespace) -> int:
+    """The latest messages the local sink kept (development: SMTP_URL unset)."""
+    if settings.mail.smtp_url:
+        print("SMTP_URL is set: mail goes to that relay, not to the local sink", file=sys.stderr)
+    messages = stored_mail(settings.data_dir / MAIL_DIR, args.n)
+    if not messages:
+        print(f"no mail in {settings.data_dir / MAIL_DIR}")
+    for message in messages:
+        print(f"{message.date}  to {message.to}\n  {message.subject}")
+        if message.link:
+            print(f"  {message.link}")
+        print(f"  {message.path}")
     return 0
 
 
@@ -97,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("create-admin", help="create or promote an admin")
     admin.add_argument("email")
     admin.set_defaults(run=_create_admin)
+    mail = commands.add_parser("mail", help="list the latest messages of the local mail sink")
+    mail.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    mail.set_defaults(run=_mail)
     commands.add_parser("clean-data", help="delete DATA_DIR").set_defaults(run=_clean_data)
     commands.add_parser("health", help="exit 0 when /health answers (a HEALTHCHECK)").set_defaults(run=_health)
     return parser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,16 +15,19 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
+from storefront.accounts import emails
 from storefront.accounts.controller import AuthController, UsersController
 from storefront.accounts.limits import AuthLimits
+from storefront.accounts.service import purge_email_tokens
 from storefront.accounts.tokens import bearer_identity
 from storefront.catalog.controller import ItemsController
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import purge_periodically
-from storefront.platform.db import Database
+from storefront.platform.db import Database, periodically
 from storefront.platform.logging import configure_logging
+from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
 from storefront.platform.ratelimit import RateLimiter
 from storefront.platform.settings import Settings, load_settings
@@ -36,6 +40,7 @@ from storefront.web.openapi import docs_assets, finish_openapi, openapi_config
 from storefront.web.problems import problem_response
 from storefront.web.state import AppState, constant
 
+log = logging.getLogger("storefront")
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -76,9 +81,31 @@ def dependencies(state: AppState) -> dict[str, Provide]:
     }
 
 
+HOUR = 3600.0
+
+
+def mail_delivery(state: AppState) -> Delivery | None:
+    """The worker's outbox delivery loop, or None (a warning) when there is nothing to send with."""
+    settings = state.settings
+    transport = transport_for(settings.mail)
+    if transport is None:
+        log.warning("SMTP_URL is unset: mail waits in the outbox until a worker with a relay sends it")
+        return None
+    assert settings.database_url, "DATABASE_URL is resolved by the launcher or the tests"
+    return Delivery(state.db, settings.mail, emails.renderer(settings), transport, listen_dsn=settings.database_url)
+
+
 def background_tasks(state: AppState) -> list[Coroutine[Any, Any, None]]:
     """What each worker runs besides requests, for as long as it runs."""
-    return [refresh_pool_gauges(state.db), purge_periodically(state.db)]
+    db = state.db
+    tasks = [
+        refresh_pool_gauges(db),
+        purge_periodically(db),
+        periodically("purged old outbox messages", lambda: purge_outbox(db), HOUR, 120.0),
+        periodically("purged expired email tokens", lambda: purge_email_tokens(db), HOUR, 150.0),
+    ]
+    delivery = mail_delivery(state)
+    return tasks if delivery is None else [*tasks, delivery.run()]
 
 
 def lifespan(state: AppState) -> Any:

@@ -21,7 +21,7 @@ async def test_register_returns_the_user_with_location(client: AsyncTestClient[A
     )
     assert response.status_code == 201
     user = response.json()
-    assert set(user) == {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
+    assert set(user) == {"id", "email", "email_verified", "full_name", "role", "is_active", "created_at", "updated_at"}
     assert (user["email"], user["full_name"], user["role"], user["is_active"]) == (
         "ada@example.com",
         "Ada",

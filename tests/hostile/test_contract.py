@@ -80,10 +80,10 @@ async def test_a_preflight_from_a_disallowed_origin_is_a_403_problem(services: S
 
 
 async def test_metrics_are_off_in_production_without_a_token(services: Services, clean: None) -> None:
-    settings = make_settings(services, ENVIRONMENT="production")
+    settings = make_settings(services, ENVIRONMENT="production", MAIL_DISABLED="true")
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert_problem(await client.get("/metrics"), 404, "not-found")
-    settings = make_settings(services, ENVIRONMENT="production", METRICS_TOKEN="scrape-me")
+    settings = make_settings(services, ENVIRONMENT="production", MAIL_DISABLED="true", METRICS_TOKEN="scrape-me")
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})).status_code == 200
 

@@ -20,6 +20,9 @@ VALKEY_BUDGET = 2.0
 CLEAN_STOP = "database system is shut down"
 UNCLEAN_START = ("database system was interrupted", "automatic recovery")
 SECRET_ERROR = "storefront: configuration error: SECRET_KEY is required when ENVIRONMENT=production"
+RELAY_ERROR = (
+    "storefront: configuration error: SMTP_URL is required when ENVIRONMENT=production (or set MAIL_DISABLED=true)"
+)
 IMAGE_FACTS = """
 import importlib.util, os, pwd, shutil, stat
 left = [m for m in ("pip", "setuptools", "wheel", "pkg_resources") if importlib.util.find_spec(m)]
@@ -221,9 +224,11 @@ def arbitrary_uid(run: Run) -> str:
     return f"ready in {took:.1f} s as 12345:0, registration ok"
 
 
-def _failed_start(run: Run, label: str, *options: str, volume: str | None = None, secret: bool = True) -> list[str]:
+def _failed_start(
+    run: Run, label: str, *options: str, volume: str | None = None, secret: bool = True, mail_disabled: bool = True
+) -> list[str]:
     """Start a container expected to refuse: (exit code, its output lines)."""
-    container = run.lab.run(label, *options, volume=volume, inner_port=None, secret=secret)
+    container = run.lab.run(label, *options, volume=volume, inner_port=None, secret=secret, mail_disabled=mail_disabled)
     code = container.exit_code()
     return [str(code), *container.logs()]
 
@@ -235,8 +240,15 @@ def needs_secret(run: Run) -> str:
     return f"exit {code}: {lines[0]}"
 
 
+def needs_relay(run: Run) -> str:
+    """10. ENVIRONMENT=production without SMTP_URL (nor MAIL_DISABLED=true): one line naming SMTP_URL."""
+    code, *lines = _failed_start(run, "norelay", mail_disabled=False)
+    expect(code != "0" and lines == [RELAY_ERROR], f"exit {code}, output {lines[:4]}")
+    return f"exit {code}: {lines[0]}"
+
+
 def unwritable_data_dir(run: Run) -> str:
-    """10. DATA_DIR not writable (uid 12345:12345 on a volume of 10001:0): exit 2, one clear line."""
+    """11. DATA_DIR not writable (uid 12345:12345 on a volume of 10001:0): exit 2, one clear line."""
     container = run.container()
     if container.running():
         container.stop()
@@ -256,5 +268,6 @@ CHECKS: list[Callable[[Run], str]] = [
     other_port,
     arbitrary_uid,
     needs_secret,
+    needs_relay,
     unwritable_data_dir,
 ]

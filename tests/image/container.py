@@ -163,14 +163,21 @@ class Lab:
         return Path(self.engine.run("volume", "inspect", "--format", "{{.Mountpoint}}", volume).stdout.strip())
 
     def run(
-        self, label: str, *options: str, volume: str | None = None, inner_port: int | None = 8000, secret: bool = True
+        self,
+        label: str,
+        *options: str,
+        volume: str | None = None,
+        inner_port: int | None = 8000,
+        secret: bool = True,
+        mail_disabled: bool = True,
     ) -> Container:
-        """Start a detached container on `volume` (a new one by default) with the run's SECRET_KEY,
-        published on a free 127.0.0.1 port when `inner_port` is set."""
+        """Start a detached container on `volume` (a new one by default) with the run's SECRET_KEY
+        and MAIL_DISABLED=true (no relay here), published on a free 127.0.0.1 port when `inner_port` is set."""
         name = f"{self.prefix}-{label}"
         port = free_port() if inner_port else None
         args = ["run", "-d", "--name", name, "-v", f"{volume or self.volume()}:/data"]
         args += ["-e", f"SECRET_KEY={self.secret}"] if secret else []
+        args += ["-e", "MAIL_DISABLED=true"] if mail_disabled else []
         args += ["-p", f"127.0.0.1:{port}:{inner_port}"] if inner_port else []
         self.containers.append(name)
         self.engine.run(*args, *options, self.image, timeout=60)

@@ -49,7 +49,7 @@ def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
         _load(tmp_path, ENVIRONMENT="production")
     with pytest.raises(SettingsError, match="at least 32 bytes"):
         _load(tmp_path, ENVIRONMENT="production", SECRET_KEY="short")
-    settings = _load(tmp_path, ENVIRONMENT="production", SECRET_KEY="k" * 32)
+    settings = _load(tmp_path, ENVIRONMENT="production", SECRET_KEY="k" * 32, MAIL_DISABLED="true")
     assert settings.auth.secret_key == "k" * 32  # type: ignore[attr-defined]
 
 

@@ -23,7 +23,8 @@ from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.migrations import apply_migrations
 from storefront.platform.settings import Settings
 from tests.support.http import admin
-from tests.support.services import Services, empty_database, live, make_settings, running, start_valkey
+from tests.support.mail import Mailbox
+from tests.support.services import Services, empty_database, live, make_settings, running, serving, start_valkey
 
 
 @pytest.fixture(scope="session")
@@ -119,3 +120,31 @@ def executed_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(Database, "acquire", observed)
     return seen
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[Mailbox]:
+    server = Mailbox()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(mail_server: Mailbox) -> Iterator[Mailbox]:
+    """The suite's SMTP server, emptied, answering normally; as such again after the test."""
+    mail_server.clear()
+    yield mail_server
+    mail_server.recorder.release()
+    mail_server.clear()
+    if mail_server.sink._loop is None:
+        mail_server.start()
+
+
+MAIL_ENV = {"MAIL_RETRY_BASE_SECONDS": "0.05", "MAIL_FROM": "Test Shop <shop@example.com>"}
+
+
+@pytest.fixture
+async def mail_client(services: Services, mailbox: Mailbox, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    """A live app (real concurrency, its delivery loop running) that sends mail to `mailbox`."""
+    async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV) as client:
+        yield client

@@ -84,6 +84,8 @@ def make_settings(services: Services, **overrides: str) -> Settings:
         "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
         "LOGIN_RATE_LIMIT_PER_MINUTE": NO_LIMIT,
         "REGISTER_RATE_LIMIT_PER_HOUR": NO_LIMIT,
+        "PASSWORD_RESET_RATE_LIMIT_PER_HOUR": NO_LIMIT,
+        "VERIFY_EMAIL_RATE_LIMIT_PER_HOUR": NO_LIMIT,
         "DB_POOL_MAX": "20",
         "LOG_LEVEL": "WARNING",
         **overrides,

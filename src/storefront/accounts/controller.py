@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
@@ -17,10 +17,14 @@ from storefront.accounts import service
 from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, admin_only
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
+    Accepted,
     AdminUserUpdate,
+    EmailTokenIn,
     LoginForm,
     LoginIn,
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetIn,
     ProfileUpdate,
     RefreshIn,
     RegisterIn,
@@ -28,13 +32,13 @@ from storefront.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from storefront.web.client_ip import ClientIp
+from storefront.web.client_ip import ClientIp, client_ip
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
 from storefront.web.schemas import LINE, Page
-from storefront.web.state import AppStateDep, AuthSettingsDep, DatabaseDep
+from storefront.web.state import AppState, AppStateDep, AuthSettingsDep, DatabaseDep
 
 NO_STORE = CacheControlHeader(no_store=True)
 AuthLimitsDep = NamedDependency[AuthLimits]
@@ -69,6 +73,11 @@ def _form_schema() -> Schema:
     )
 
 
+def _auth_limits(app_state: AppState) -> AuthLimits:
+    """The account limits, for the handlers that keep to one dependency (`app_state`)."""
+    return AuthLimits(app_state.limiter, app_state.settings.limits)
+
+
 def _created(user: UserOut) -> Response[UserOut]:
     return Response(user, status_code=201, headers={"Location": f"/api/v1/users/{user.id}"})
 
@@ -82,10 +91,15 @@ class AuthController(Controller):
 
     @post("/register", status_code=201, responses=problems(409, *BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
     async def register(
-        self, db: DatabaseDep, auth_limits: AuthLimitsDep, client_ip: ClientIp, data: JSONBody[RegisterIn]
+        self,
+        db: DatabaseDep,
+        auth: AuthSettingsDep,
+        auth_limits: AuthLimitsDep,
+        client_ip: ClientIp,
+        data: JSONBody[RegisterIn],
     ) -> Response[UserOut]:
-        """Create a customer account."""
-        return _created(await service.register(db, auth_limits, client_ip, data))
+        """Create a customer account; a welcome message with an email verification link follows."""
+        return _created(await service.register(db, auth, auth_limits, client_ip, data))
 
     @post(
         "/login",
@@ -121,6 +135,42 @@ class AuthController(Controller):
         """End the session: its refresh tokens and every access token carrying its `sid`."""
         await service.logout(db, request.user, data.refresh_token)
 
+    @post("/verify-email", status_code=204, responses=problems(*BODY))
+    async def verify_email(self, db: DatabaseDep, data: JSONBody[EmailTokenIn]) -> None:
+        """Confirm an email address with the token of its link (single-use, 24 hours); 422 when the
+        token is invalid, expired, used, or for an address the account no longer has."""
+        await service.verify_email(db, data.token)
+
+    @post(
+        "/verify-email/resend",
+        status_code=202,
+        guards=AUTHENTICATED,
+        security=SECURITY,
+        responses=problems(401, 409),
+    )
+    async def resend_verification(self, request: CallerRequest, app_state: AppStateDep) -> Accepted:
+        """Send the caller a new verification link (older links stop working); 409 once verified;
+        VERIFY_EMAIL_RATE_LIMIT_PER_HOUR per account."""
+        limits = _auth_limits(app_state)
+        return await service.resend_verification(app_state.db, app_state.settings.auth, limits, request.user)
+
+    @post("/password-reset", status_code=202, responses=problems(*BODY))
+    async def request_password_reset(
+        self, request: Request[Any, Any, Any], app_state: AppStateDep, data: JSONBody[PasswordResetIn]
+    ) -> Accepted:
+        """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
+        answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
+        settings = app_state.settings
+        ip = client_ip(request.scope, settings.limits.trusted_proxies)  # type: ignore[arg-type]
+        limits = _auth_limits(app_state)
+        return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
+
+    @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
+    async def confirm_password_reset(self, db: DatabaseDep, data: JSONBody[PasswordResetConfirm]) -> None:
+        """Set a new password with the token of a reset link: every session of the account is
+        signed out and every other reset link dies; 422 when the token is invalid, expired or used."""
+        await service.confirm_password_reset(db, data)
+
 
 class UsersController(Controller):
     """The caller's own account, and user management for admins."""
@@ -136,9 +186,10 @@ class UsersController(Controller):
         return Encoded(request.user.user)
 
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def update_me(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[ProfileUpdate]) -> UserOut:
-        """Change `full_name`, or `email` together with `current_password`."""
-        return await service.update_me(db, request.user, data)
+    async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
+        """Change `full_name`, or `email` together with `current_password`: the new email is
+        unverified until its link is used, and the old one is told of the change."""
+        return await service.update_me(app_state.db, app_state.settings.auth, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
     async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:

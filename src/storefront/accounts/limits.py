@@ -22,7 +22,8 @@ def _ip_key(ip: str) -> str:
 
 
 class AuthLimits:
-    """Failed logins per account (and ×4 per address), registrations per address; 0 turns one off."""
+    """Failed logins per account (and ×4 per address), registrations per address, password-reset
+    requests per email (and ×4 per address), verification resends per account; 0 turns one off."""
 
     def __init__(self, limiter: RateLimiter, limits: LimitSettings) -> None:
         self.limiter = limiter
@@ -30,6 +31,11 @@ class AuthLimits:
         self.login_account = Policy("login", per_minute, 60) if per_minute else None
         self.login_ip = Policy("login-ip", per_minute * 4, 60) if per_minute else None
         self.register = Policy("register", limits.register_per_hour, 3600) if limits.register_per_hour else None
+        per_hour = limits.password_reset_per_hour
+        self.reset_account = Policy("password-reset", per_hour, 3600) if per_hour else None
+        self.reset_ip = Policy("password-reset-ip", per_hour * 4, 3600) if per_hour else None
+        resends = limits.verify_email_per_hour
+        self.verify_resend = Policy("verify-email", resends, 3600) if resends else None
 
     async def before_login(self, email: str, ip: str) -> None:
         """Take one attempt from the account's and the address's buckets, atomically and before any
@@ -54,3 +60,21 @@ class AuthLimits:
             return
         decision = await self.limiter.check([f"rl:register:ip:{ip}"], [self.register], commit=True, fallback=True)
         raise_if_denied(self.register, decision)
+
+    async def before_password_reset(self, email: str, ip: str) -> None:
+        """Take one request from the email's and the address's hourly buckets, or 429. Keyed on the
+        email as typed, whether or not an account has it: a 429 tells nothing about accounts."""
+        if self.reset_account is None or self.reset_ip is None:
+            return
+        keys = [f"rl:reset:acct:{email}", f"rl:reset:ip:{ip}"]
+        decision = await self.limiter.check(keys, [self.reset_account, self.reset_ip], commit=True, fallback=True)
+        raise_if_denied(self.reset_account, decision)
+
+    async def before_verify_resend(self, user_id: str) -> None:
+        """Take one resend from the account's hourly bucket, or 429."""
+        if self.verify_resend is None:
+            return
+        decision = await self.limiter.check(
+            [f"rl:verify:acct:{user_id}"], [self.verify_resend], commit=True, fallback=True
+        )
+        raise_if_denied(self.verify_resend, decision)

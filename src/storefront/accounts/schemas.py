@@ -49,6 +49,15 @@ FullName = Annotated[
 ]
 Role = Literal["customer", "admin"]
 RefreshToken = Annotated[str, Meta(min_length=1, max_length=512)]
+EmailToken = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `token` query parameter of the emailed link.",
+    ),
+]
 
 
 def normalize_email(email: str) -> str:
@@ -124,6 +133,28 @@ class PasswordChange(RequestStruct):
     new_password: Password
 
 
+class EmailTokenIn(RequestStruct):
+    """The token of an email verification link."""
+
+    token: EmailToken
+
+
+class PasswordResetIn(RequestStruct):
+    """The email of the account whose password to reset."""
+
+    email: Email
+
+    def __post_init__(self) -> None:
+        self.email = normalize_email(self.email)
+
+
+class PasswordResetConfirm(RequestStruct):
+    """The token of a reset link and the new password."""
+
+    token: EmailToken
+    new_password: Password
+
+
 class AdminUserUpdate(RequestStruct):
     """What an admin may change on any account."""
 
@@ -141,6 +172,7 @@ class UserOut(ResponseStruct):
 
     id: UUID
     email: str
+    email_verified: bool
     full_name: str
     role: Role
     is_active: bool
@@ -153,6 +185,7 @@ class UserOut(ResponseStruct):
         return cls(
             id=row["id"],
             email=row["email"],
+            email_verified=row["email_verified"],
             full_name=row["full_name"],
             role=row["role"],
             is_active=row["is_active"],
@@ -168,3 +201,9 @@ class TokenPair(ResponseStruct):
     token_type: Literal["bearer"]
     expires_in: int
     refresh_token: str
+
+
+class Accepted(ResponseStruct):
+    """A request taken on (202): what happens next, in words."""
+
+    detail: str

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -76,8 +78,24 @@ def new_refresh_token() -> tuple[str, bytes]:
 
 
 def refresh_token_hash(token: str) -> bytes:
-    """The stored form of a refresh token (sha256: the token itself has 256 bits of entropy)."""
+    """The stored form of an opaque token, refresh or email (sha256: the token has 256 bits of entropy)."""
     return hashlib.sha256(token.encode()).digest()
+
+
+_EMAIL_TOKEN_CONTEXT = b"storefront email token\x00"
+
+
+def email_token(secret_key: str, nonce: str) -> str:
+    """The token a mailed link carries: HMAC-SHA256 of the outbox's nonce under SECRET_KEY, so the
+    outbox keeps only the nonce and the database only the token's hash; neither alone is a token."""
+    digest = hmac.new(secret_key.encode(), _EMAIL_TOKEN_CONTEXT + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def new_email_token(secret_key: str) -> tuple[str, bytes]:
+    """A fresh (nonce for the outbox, hash for `email_tokens`) pair."""
+    nonce = secrets.token_urlsafe(24)
+    return nonce, refresh_token_hash(email_token(secret_key, nonce))
 
 
 def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.UUID) -> str:

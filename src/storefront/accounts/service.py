@@ -7,12 +7,15 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from storefront.accounts import emails
 from storefront.accounts.caller import Caller
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import (
+    Accepted,
     AdminUserUpdate,
     PasswordChange,
+    PasswordResetConfirm,
     ProfileUpdate,
     RegisterIn,
     Role,
@@ -23,29 +26,97 @@ from storefront.accounts.security import (
     hash_password,
     issue_access_token,
     needs_rehash,
+    new_email_token,
     new_refresh_token,
     refresh_token_hash,
     verify_password,
 )
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
-from storefront.platform.db import Database, retry_once
+from storefront.platform.db import Database, purge_in_batches, retry_once
+from storefront.platform.outbox import enqueue
 from storefront.platform.settings import AuthSettings
 from storefront.web.pagination import decode_cursor, like_escape, page_of
 from storefront.web.schemas import Page, or_none
 
 BAD_CREDENTIALS = "Incorrect email or password."
+BAD_EMAIL_TOKEN = "is invalid, expired or already used"
+RESET_ACCEPTED = Accepted(
+    detail="If an account has this email, a link to reset its password is on its way; it works for 30 minutes."
+)
+VERIFY_PURPOSE, RESET_PURPOSE = "verify_email", "reset_password"
 
 
-async def register(db: Database, limits: AuthLimits, ip: str, data: RegisterIn) -> UserOut:
-    """Create a customer; a taken email (case-insensitively) is 409; REGISTER_RATE_LIMIT_PER_HOUR per IP."""
+async def _queue_verification(
+    conn: asyncpg.Connection, auth: AuthSettings, user: UserOut, kind: str = emails.VERIFY_EMAIL
+) -> None:
+    """In the caller's transaction: retire the user's live verification links, store a new one's
+    hash and queue the message that carries it."""
+    nonce, token_hash = new_email_token(auth.secret_key)
+    await Q.retire_email_tokens(conn, user.id, VERIFY_PURPOSE)
+    await Q.insert_email_token(conn, token_hash, user.id, VERIFY_PURPOSE, user.email, float(emails.VERIFY_TTL_SECONDS))
+    await enqueue(conn, kind, user.email, {"name": user.full_name, "nonce": nonce})
+
+
+async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, data: RegisterIn) -> UserOut:
+    """Create a customer and queue its welcome message (with a verification link) in the same
+    transaction; a taken email (case-insensitively) is 409, and nothing is queued."""
     await limits.before_register(ip)
     password_hash = await hash_password(data.password)
     try:
-        async with db.acquire() as conn:
-            row = await Q.insert_user(conn, data.email, data.full_name, password_hash, "customer")
+        async with db.transaction() as conn:
+            user = UserOut.from_row(await Q.insert_user(conn, data.email, data.full_name, password_hash, "customer"))
+            await _queue_verification(conn, auth, user, emails.WELCOME)
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
-    return UserOut.from_row(row)
+    return user
+
+
+async def verify_email(db: Database, token: str) -> None:
+    """Spend a verification token: the address it was sent to is verified, if still the account's."""
+    async with db.transaction() as conn:
+        row = await Q.use_email_token(conn, refresh_token_hash(token), VERIFY_PURPOSE)
+        if row is None or await Q.mark_email_verified(conn, row["user_id"], row["email"]) is None:
+            raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
+        await Q.retire_email_tokens(conn, row["user_id"], VERIFY_PURPOSE)
+
+
+async def resend_verification(db: Database, auth: AuthSettings, limits: AuthLimits, caller: Caller) -> Accepted:
+    """A new verification link for the caller's address (older ones die); 409 once verified."""
+    if caller.user.email_verified:
+        raise Conflict("This email address is already verified.")
+    await limits.before_verify_resend(str(caller.id))
+    async with db.transaction() as conn:
+        await _queue_verification(conn, auth, caller.user)
+    return Accepted(detail=f"A new verification link is on its way to {caller.user.email}; it works for 24 hours.")
+
+
+async def request_password_reset(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, email: str) -> Accepted:
+    """Queue a reset link if an active account has `email`; the same answer, after the same work
+    (one statement), whether or not one does."""
+    await limits.before_password_reset(email, ip)
+    nonce, token_hash = new_email_token(auth.secret_key)
+    async with db.transaction() as conn:
+        await Q.request_password_reset(conn, email, token_hash, float(emails.RESET_TTL_SECONDS), nonce)
+    return RESET_ACCEPTED
+
+
+async def confirm_password_reset(db: Database, data: PasswordResetConfirm) -> None:
+    """Set the new password from a reset link: the token and every other reset token die, every
+    session of the account is revoked, and a notice goes to its address."""
+    token_hash = refresh_token_hash(data.token)
+    async with db.acquire() as conn:
+        live = await Q.find_email_token(conn, token_hash, RESET_PURPOSE)
+    if live is None:  # checked before hashing, so a made-up token costs a query, not argon2
+        raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
+    password_hash = await hash_password(data.new_password)
+    async with db.transaction() as conn:
+        row = await Q.use_email_token(conn, token_hash, RESET_PURPOSE)
+        user = None if row is None else await Q.reset_password(conn, row["user_id"], password_hash, row["email"])
+        if row is None or user is None:
+            raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
+        await Q.retire_email_tokens(conn, row["user_id"], RESET_PURPOSE)
+        await Q.revoke_user_sessions(conn, row["user_id"])
+        await enqueue(conn, emails.PASSWORD_CHANGED, user["email"], {"name": user["full_name"]})
 
 
 async def _store_refresh_token(conn: asyncpg.Connection, auth: AuthSettings, session_id: UUID) -> str:
@@ -132,19 +203,27 @@ async def change_password(db: Database, caller: Caller, data: PasswordChange) ->
         await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
 
 
-async def update_me(db: Database, caller: Caller, data: ProfileUpdate) -> UserOut:
-    """Change the caller's name, or email (with the current password)."""
+async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: ProfileUpdate) -> UserOut:
+    """Change the caller's name, or email (with the current password). A new email is unverified:
+    a link goes to it and a notice to the old one, in the transaction of the change; reset links
+    sent to the old address die."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
         await _require_password(db, caller.id, data.current_password)
     try:
-        async with db.acquire() as conn:
+        async with db.transaction() as conn:
             row = await Q.update_profile(conn, caller.id, or_none(data.full_name), or_none(data.email))
+            if row is None:
+                raise NotFound("No such user.")
+            user = UserOut.from_row(row)
+            if user.email != row["old_email"]:
+                await Q.retire_email_tokens(conn, user.id, RESET_PURPOSE)
+                await _queue_verification(conn, auth, user)
+                notice = {"name": user.full_name, "new_email": user.email}
+                await enqueue(conn, emails.EMAIL_CHANGED, row["old_email"], notice)
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
-    if row is None:
-        raise NotFound("No such user.")
-    return UserOut.from_row(row)
+    return user
 
 
 async def _lock_admins_and(conn: asyncpg.Connection, user_id: UUID) -> tuple[list[UUID], asyncpg.Record]:
@@ -216,3 +295,8 @@ async def list_users(
         rows = await Q.list_users(conn, pattern, role, is_active, after_ts, after_id, limit + 1)
     items, next_cursor = page_of(rows, limit, UserOut.from_row)
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def purge_email_tokens(db: Database) -> int:
+    """Delete the email tokens that expired over a day ago; how many."""
+    return await purge_in_batches(db, Q.purge_email_tokens, 10_000)

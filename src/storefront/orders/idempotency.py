@@ -10,9 +10,7 @@ with the stored status, body and `Location` (+ `Idempotent-Replayed: true`), a d
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -22,7 +20,7 @@ import msgspec
 
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
-from storefront.platform.db import Database, retry_once
+from storefront.platform.db import Database, periodically, purge_in_batches, retry_once
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -31,7 +29,6 @@ PURGE_FIRST_DELAY = 60.0
 PURGE_INTERVAL = 600.0
 PURGE_BATCH = 5000
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-log = logging.getLogger("storefront.idempotency")
 
 
 class Stored(msgspec.Struct, frozen=True):
@@ -110,25 +107,9 @@ async def respond_once(
 
 async def purge_expired(db: Database) -> int:
     """Delete every expired key, in batches; return how many."""
-    total = 0
-    while True:
-        async with db.acquire() as conn:
-            status = await Q.purge_idempotency_keys(conn, PURGE_BATCH)
-        deleted = int(status.rsplit(" ", 1)[-1])
-        total += deleted
-        if deleted < PURGE_BATCH:
-            return total
+    return await purge_in_batches(db, Q.purge_idempotency_keys, PURGE_BATCH)
 
 
 async def purge_periodically(db: Database) -> None:
     """The worker's background purge: shortly after start, then every ten minutes."""
-    await asyncio.sleep(PURGE_FIRST_DELAY)
-    while True:
-        try:
-            purged = await purge_expired(db)
-        except Exception as exc:  # the database may be down for a while; try again next time
-            log.warning("idempotency key purge failed", extra={"error": repr(exc)})
-        else:
-            if purged:
-                log.info("purged expired idempotency keys", extra={"count": purged})
-        await asyncio.sleep(PURGE_INTERVAL)
+    await periodically("purged expired idempotency keys", lambda: purge_expired(db), PURGE_INTERVAL, PURGE_FIRST_DELAY)

@@ -189,3 +189,40 @@ class Database:
         """(connections open, connections in use) for the metrics gauges."""
         size = self.pool.get_size()
         return size, size - self.pool.get_idle_size()
+
+
+async def purge_in_batches(db: Database, purge: Callable[[asyncpg.Connection, int], Awaitable[str]], batch: int) -> int:
+    """Run a `DELETE … LIMIT $1` statement until it deletes less than a batch; how many rows went."""
+    total = 0
+    while True:
+        async with db.acquire() as conn:
+            status = await purge(conn, batch)
+        deleted = int(status.rsplit(" ", 1)[-1])
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+def raise_if_cancelled() -> None:
+    """Raise the cancellation of the current task if an await below swallowed it: on Python 3.11,
+    `asyncio.wait_for` (used inside aiosmtplib and asyncpg, for instance) loses a cancel that lands as its inner
+    await completes, and the task would then never stop (a worker's shutdown hung on the mail loop)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def periodically(what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float) -> None:
+    """Run a background purge `first_delay` s after start, then every `interval` s, for as long as
+    the worker runs; a failure (the database may be down for a while) waits for the next turn."""
+    await asyncio.sleep(first_delay)
+    while True:
+        try:
+            count = await job()
+        except Exception as exc:
+            log.warning(f"{what} failed", extra={"error": repr(exc)})
+        else:
+            if count:
+                log.info(what, extra={"count": count})
+        raise_if_cancelled()
+        await asyncio.sleep(interval)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from storefront.platform.datadir import forget_urls, is_serving, mark_draining, save_urls, saved_urls, take_lock
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
+from storefront.platform.mail import MAIL_DIR, MailSink
 from storefront.platform.migrations import apply_migrations
 from storefront.platform.settings import Settings
 
@@ -139,6 +140,16 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     return process.wait()
 
 
+def _smtp_url(settings: Settings, sink: MailSink) -> str | None:
+    """SMTP_URL; without it (never in production), the local sink's: mail lands in DATA_DIR/mail/."""
+    mail = settings.mail
+    if mail.smtp_url or mail.mail_disabled:
+        return mail.smtp_url
+    url = sink.start()
+    log.info("SMTP_URL is unset: mail goes to a local sink (`just mail` lists it)", extra={"dir": str(sink.directory)})
+    return url
+
+
 def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained.
 
@@ -148,9 +159,11 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     lock = take_lock(settings.data_dir)
     mark_draining(settings.data_dir, False)
     postgres, valkey = EmbeddedPostgres(settings.data_dir), EmbeddedValkey(settings.data_dir)
+    sink = MailSink(settings.data_dir / MAIL_DIR)
     try:
         db_url = settings.database_url or postgres.start(watch=True)
         valkey_url = settings.valkey_url or valkey.start()
+        smtp_url = _smtp_url(settings, sink)
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
         applied = asyncio.run(apply_migrations(db_url))
         log.info("migrations applied", extra={"applied": applied})
@@ -162,6 +175,7 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
             "SECRET_KEY": settings.auth.secret_key,
             "DATA_DIR": str(settings.data_dir.resolve()),
             "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings)),
+            **({"SMTP_URL": smtp_url} if smtp_url else {}),
         }
         if not settings.metrics_enabled:
             log.warning("METRICS_TOKEN is unset: /metrics is off (in production it needs a token)")
@@ -171,6 +185,7 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         forget_urls(settings.data_dir)
+        sink.stop()
         valkey.stop()
         postgres.stop()
         mark_draining(settings.data_dir, False)

@@ -12,6 +12,8 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +32,24 @@ ValkeyUrl = Annotated[
         pattern=r"^(valkeys?|rediss?|unix)://",
         description="a valkey://, valkeys://, redis://, rediss:// or unix:// URL",
     ),
+]
+SmtpUrl = Annotated[
+    str,
+    Meta(
+        pattern=r"^smtps?://[^/?#\s]+$",
+        description="an smtp://[user:password@]host[:port] (STARTTLS) or smtps://… (TLS) URL",
+    ),
+]
+MailFrom = Annotated[
+    str,
+    Meta(
+        pattern=r"^(?:[^<>\r\n]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+)$",
+        description="one address, such as 'Shop <no-reply@example.com>'",
+    ),
+]
+PublicUrl = Annotated[
+    str,
+    Meta(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="an http:// or https:// URL without query"),
 ]
 
 MIN_SECRET_BYTES = 32
@@ -89,6 +109,8 @@ class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     per_minute: Rate = field(default=600, name="RATE_LIMIT_PER_MINUTE")
     login_per_minute: Rate = field(default=5, name="LOGIN_RATE_LIMIT_PER_MINUTE")
     register_per_hour: Rate = field(default=10, name="REGISTER_RATE_LIMIT_PER_HOUR")
+    password_reset_per_hour: Rate = field(default=5, name="PASSWORD_RESET_RATE_LIMIT_PER_HOUR")
+    verify_email_per_hour: Rate = field(default=5, name="VERIFY_EMAIL_RATE_LIMIT_PER_HOUR")
     trusted_proxies: Networks = Networks()
 
 
@@ -101,6 +123,29 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     header_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = 10
     body_timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] = 15
     drain_seconds: Annotated[float, Meta(ge=0, le=300)] = 0.5
+
+
+class MailSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Outgoing mail (DESIGN §8): the SMTP relay, the sender, the base of links, delivery retries.
+
+    With SMTP_URL unset outside production, `serve` starts a local sink that keeps every message as
+    an `.eml` file under DATA_DIR/mail/; production refuses to start without it unless MAIL_DISABLED.
+    """
+
+    smtp_url: SmtpUrl | None = None
+    mail_from: MailFrom = "Storefront <no-reply@localhost>"
+    public_base_url: PublicUrl | None = None
+    mail_disabled: bool = False
+    mail_max_attempts: Annotated[int, Meta(ge=1, le=100)] = 12
+    mail_retry_base_seconds: Annotated[float, Meta(ge=0.01, le=3600)] = 10.0
+    smtp_timeout_seconds: Annotated[int, Meta(ge=1, le=300)] = 30
+
+    @property
+    def sender(self) -> Address:
+        """MAIL_FROM as an address (display name and addr-spec)."""
+        name, addr = parseaddr(self.mail_from)
+        username, _, domain = addr.partition("@")
+        return Address(display_name=name, username=username, domain=domain)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
@@ -125,6 +170,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     auth: AuthSettings
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
+    mail: MailSettings = MailSettings()
 
     @property
     def is_production(self) -> bool:
@@ -251,6 +297,21 @@ def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> Setting
     return SettingsError(f"{name} {message[: match.start()].removesuffix(' - at ').strip()}")
 
 
+def _check_mail(settings: Settings) -> MailSettings:
+    """Production needs a relay (or MAIL_DISABLED) and the public URL of the links; elsewhere
+    PUBLIC_BASE_URL defaults to this server's address."""
+    mail = settings.mail
+    if settings.is_production and not mail.mail_disabled:
+        if mail.smtp_url is None:
+            raise SettingsError("SMTP_URL is required when ENVIRONMENT=production (or set MAIL_DISABLED=true)")
+        if mail.public_base_url is None:
+            raise SettingsError("PUBLIC_BASE_URL is required when ENVIRONMENT=production (links in mail use it)")
+    if mail.public_base_url is None:
+        host = "localhost" if settings.host in ("0.0.0.0", "::", "127.0.0.1", "") else settings.host
+        return msgspec.structs.replace(mail, public_base_url=f"http://{host}:{settings.port}")
+    return msgspec.structs.replace(mail, public_base_url=mail.public_base_url.rstrip("/"))
+
+
 def _secret_key(given: str | None, environment: str, data_dir: Path) -> str:
     """The JWT key: required and strong in production; generated once and kept in DATA_DIR otherwise."""
     if given is not None:
@@ -294,4 +355,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             f"DB_POOL_MAX ({settings.db_pool_max}) must be at least DB_POOL_MIN ({settings.db_pool_min})"
         )
     secret = _secret_key(given_secret, settings.environment, settings.data_dir)
-    return msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, secret_key=secret))
+    mail = _check_mail(settings)  # after the secret: its production error comes first
+    return msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, secret_key=secret), mail=mail)

@@ -1,0 +1,301 @@
+"""The transactional outbox (DESIGN §8): `enqueue` in the transaction of a change, `Delivery` sends.
+
+Every worker runs a delivery loop. It is woken at commit by `NOTIFY storefront_outbox` (a trigger
+on the table) on a LISTEN connection of its own, and polls every few seconds in case a notification
+was missed. A loop claims due rows with `FOR UPDATE SKIP LOCKED` and leases them (their `due_at`
+moves past the send's deadline), so two loops never take the same row while its lease runs; a loop
+that dies mid-send leaves the row to be sent again once the lease ends: at least once, with the
+same `Message-ID` (from the outbox id) so receivers can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from prometheus_client import Counter, Gauge
+
+from storefront.platform.db import Database, purge_in_batches, raise_if_cancelled
+from storefront.platform.mail import DiscardTransport, Sender, SendError, SmtpTransport
+from storefront.platform.settings import MailSettings
+from storefront.platform.sql import Execute, Queries, Rows, Value
+
+log = logging.getLogger("storefront.outbox")
+CHANNEL = "storefront_outbox"
+SENT_RETENTION_DAYS = 7
+FAILED_RETENTION_DAYS = 30
+PURGE_BATCH = 10_000
+
+SENT = Counter("storefront_mail_sent_total", "Messages the SMTP relay accepted", ["kind"])
+FAILED = Counter("storefront_mail_failed_total", "Messages given up on (refused, or out of attempts)", ["kind"])
+RETRIED = Counter("storefront_mail_retries_total", "Deliveries put off after a temporary failure", ["kind"])
+PENDING = Gauge("storefront_mail_pending", "Messages neither sent nor failed yet", multiprocess_mode="livemax")
+OLDEST = Gauge(
+    "storefront_mail_oldest_pending_age_seconds",
+    "Age of the oldest message neither sent nor failed",
+    multiprocess_mode="livemax",
+)
+
+
+class OutboxQueries(Queries, file="outbox"):
+    """The outbox's statements."""
+
+    enqueue: Value[str, str, str]
+    claim_due: Rows[int, float]
+    mark_sent: Execute[UUID]
+    retry_later: Execute[UUID, float, str]
+    mark_failed: Execute[UUID, str]
+    next_due_in: Value[()]
+    pending_stats: Rows[()]
+    purge: Execute[int, int, int]
+
+
+Q = OutboxQueries
+
+
+async def enqueue(conn: asyncpg.Connection, kind: str, recipient: str, payload: Mapping[str, Any]) -> UUID:
+    """Queue a message in the caller's transaction: it is sent if, and only if, that commits."""
+    return await Q.enqueue(conn, kind, recipient, msgspec.json.encode(payload).decode())  # type: ignore[no-any-return]
+
+
+async def purge_outbox(db: Database) -> int:
+    """Delete messages sent over a week ago and failed over a month ago; how many."""
+
+    async def purge(conn: asyncpg.Connection, batch: int) -> str:
+        return await Q.purge(conn, batch, SENT_RETENTION_DAYS, FAILED_RETENTION_DAYS)
+
+    return await purge_in_batches(db, purge, PURGE_BATCH)
+
+
+class OutboxMessage(msgspec.Struct, frozen=True):
+    """A claimed row: what to send, to whom, and how many times it has been tried (this one included)."""
+
+    id: UUID
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> OutboxMessage:
+        """From a `claim_due` row (asyncpg hands jsonb over as text)."""
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            recipient=row["recipient"],
+            payload=msgspec.json.decode(row["payload"]),
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+
+
+Renderer = Callable[[OutboxMessage], EmailMessage]
+"""Turns a claimed message into its Subject and body; `Delivery` adds From, To, Date, Message-ID."""
+
+
+class Transport(Protocol):
+    """Opens a sending session: `async with transport.session() as send: await send(message)`."""
+
+    def session(self) -> contextlib.AbstractAsyncContextManager[Sender]: ...
+
+
+def transport_for(mail: MailSettings) -> Transport | None:
+    """The relay of SMTP_URL, a discarding one for MAIL_DISABLED, or None (nothing to send with)."""
+    if mail.mail_disabled:
+        return DiscardTransport()
+    if mail.smtp_url is None:
+        return None
+    return SmtpTransport(mail.smtp_url, float(mail.smtp_timeout_seconds))
+
+
+def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> float:
+    """Exponential backoff with jitter: `base · 2^(attempts-1)`, at most `cap`, then scaled by a
+    factor in [0.5, 1) (`jitter` in [0, 1)) so messages that failed together do not retry together."""
+    return min(cap, base * 2.0 ** (attempts - 1)) * (0.5 + jitter / 2)
+
+
+class Delivery:
+    """One worker's delivery loop: `await delivery.run()` until cancelled."""
+
+    def __init__(
+        self,
+        db: Database,
+        mail: MailSettings,
+        render: Renderer,
+        transport: Transport,
+        *,
+        listen_dsn: str,
+        poll_seconds: float = 5.0,
+        lease_seconds: float | None = None,
+        max_delay: float = 3600.0,
+        batch: int = 10,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.db = db
+        self.render = render
+        self.transport = transport
+        self.listen_dsn = listen_dsn
+        self.sender = mail.sender
+        self.max_attempts = mail.mail_max_attempts
+        self.timeout = float(mail.smtp_timeout_seconds)
+        self.poll_seconds = poll_seconds
+        # Long enough for a whole batch on a slow relay; a batch stops early rather than outlive it.
+        self.lease_seconds = lease_seconds or max(120.0, 4 * self.timeout)
+        self.base_delay = mail.mail_retry_base_seconds
+        self.max_delay = max_delay
+        self.batch = batch
+        self.jitter = jitter
+        self.wake = asyncio.Event()
+        self._stopping = False
+        self._lost = asyncio.Event()  # set when the LISTEN connection is lost, or the loop stops
+
+    async def run(self) -> None:
+        """Deliver whatever is due, then sleep until woken, the next message is due, or the poll."""
+        listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                self.wake.clear()
+                try:
+                    while await self.deliver_due():
+                        pass
+                    delay = await self._housekeeping()
+                except Exception as exc:  # the database may be down for a while: poll again later
+                    log.warning("mail delivery pass failed", extra={"error": repr(exc)})
+                    delay = self.poll_seconds
+                raise_if_cancelled()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), delay)
+        finally:
+            self._stopping = True
+            self._lost.set()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def deliver_due(self) -> int:
+        """Claim one batch of due messages and try each; how many were claimed."""
+        async with self.db.transaction() as conn:
+            rows = await Q.claim_due(conn, self.batch, self.lease_seconds)
+        messages = [OutboxMessage.from_row(row) for row in rows]
+        if messages:
+            await self._send_all(messages)
+        return len(messages)
+
+    async def _send_all(self, messages: Sequence[OutboxMessage]) -> None:
+        deadline = time.monotonic() + self.lease_seconds - 2 * self.timeout
+        pending = list(messages)
+        try:
+            async with self.transport.session() as send:
+                while pending:
+                    if time.monotonic() > deadline:
+                        for message in pending:  # their lease would run out mid-send: due again now
+                            await self.db_execute(Q.retry_later, message.id, 0.0, "lease ran out before its turn")
+                        return
+                    await self._send_one(send, pending.pop(0))
+        except SendError as exc:  # no session: every message not yet tried waits for a retry
+            log.warning("mail relay unavailable", extra={"error": str(exc), "messages": len(pending)})
+            for message in pending:
+                await self._retry_or_fail(message, str(exc))
+
+    async def _send_one(self, send: Sender, message: OutboxMessage) -> None:
+        try:
+            email = self.compose(message)
+        except Exception as exc:
+            log.exception("mail could not be rendered", extra={"id": str(message.id), "kind": message.kind})
+            await self._fail(message, f"render: {exc!r}")
+            return
+        try:
+            await send(email)
+        except SendError as exc:
+            log.warning("mail not accepted", extra={"id": str(message.id), "error": str(exc)})
+            if exc.permanent:
+                await self._fail(message, str(exc))
+            else:
+                await self._retry_or_fail(message, str(exc))
+            return
+        await self.db_execute(Q.mark_sent, message.id)
+        SENT.labels(message.kind).inc()
+
+    def compose(self, message: OutboxMessage) -> EmailMessage:
+        """The full message: the renderer's subject and body, and the envelope headers. The
+        `Message-ID` depends on the outbox id alone, so every resend carries the same one."""
+        email = self.render(message)
+        email["From"] = self.sender
+        email["To"] = message.recipient
+        email["Date"] = format_datetime(message.created_at)
+        email["Message-ID"] = f"<{message.id}@{self.sender.domain or 'localhost'}>"
+        return email
+
+    async def _retry_or_fail(self, message: OutboxMessage, error: str) -> None:
+        if message.attempts >= self.max_attempts:
+            await self._fail(message, f"{error} (after {message.attempts} attempts)")
+            return
+        delay = retry_delay(message.attempts, self.base_delay, self.max_delay, self.jitter())
+        await self.db_execute(Q.retry_later, message.id, delay, error[:1000])
+        RETRIED.labels(message.kind).inc()
+
+    async def _fail(self, message: OutboxMessage, error: str) -> None:
+        log.error(
+            "mail failed for good",
+            extra={"id": str(message.id), "kind": message.kind, "attempts": message.attempts, "error": error},
+        )
+        await self.db_execute(Q.mark_failed, message.id, error[:1000])
+        FAILED.labels(message.kind).inc()
+
+    async def db_execute(self, query: Callable[..., Any], *args: Any) -> None:
+        """Run one outbox update on a pooled connection."""
+        async with self.db.acquire() as conn:
+            await query(conn, *args)
+
+    async def _housekeeping(self) -> float:
+        """Refresh the gauges (after every pass: passes follow mail, and the poll); seconds to sleep."""
+        async with self.db.acquire() as conn:
+            (stats,) = await Q.pending_stats(conn)
+            PENDING.set(stats["pending"])
+            OLDEST.set(stats["oldest_age_seconds"])
+            due_in = await Q.next_due_in(conn)
+        return self.poll_seconds if due_in is None else min(self.poll_seconds, max(due_in, 0.05))
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection open (reconnecting with backoff); each notification wakes the loop."""
+        backoff = 1.0
+        while not self._stopping:
+            try:
+                conn = await asyncpg.connect(self.listen_dsn, timeout=self.timeout)
+            except Exception as exc:
+                log.warning("mail wake-up channel unavailable; polling", extra={"error": repr(exc)})
+            else:
+                backoff = 1.0
+                await self._listen_on(conn)
+            if self._stopping:
+                return
+            raise_if_cancelled()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    async def _listen_on(self, conn: asyncpg.Connection) -> None:
+        """Wake the loop on every notification until the connection is lost."""
+        self._lost = lost = asyncio.Event()
+        if self._stopping:
+            lost.set()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(CHANNEL, lambda *_args: self.wake.set())
+            self.wake.set()  # whatever was queued while nobody listened
+            await lost.wait()
+        except Exception as exc:
+            log.warning("mail wake-up channel lost; polling", extra={"error": repr(exc)})
+        finally:
+            conn.terminate()  # no await here: nothing can hold up a cancellation
