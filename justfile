@@ -36,6 +36,13 @@ lint: _venv
     .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
+# Check deploy/kubernetes against the strict schemas of the oldest and newest Kubernetes minors upstream maintains
+validate-deploy versions="1.35.0 1.37.0": _venv
+    @for version in {{versions}}; do \
+        .venv/bin/kubernetes-validate --strict --quiet --kubernetes-version "$version" deploy/kubernetes/*.yaml || exit 1; \
+        echo "deploy/kubernetes: valid for Kubernetes $version (strict)"; \
+    done
+
 # Format Python sources in place
 fmt: _venv
     {{python}} -m ruff format src tests bench
