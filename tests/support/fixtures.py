@@ -21,9 +21,10 @@ from storefront.app import create_app
 from storefront.platform.db import Database
 from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.migrations import apply_migrations
+from storefront.platform.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings
 from tests.support.http import admin
-from tests.support.services import Services, empty_database, live, make_settings, running, start_valkey
+from tests.support.services import Services, empty_database, free_port, live, make_settings, running, start_valkey
 
 
 @pytest.fixture(scope="session")
@@ -119,3 +120,17 @@ def executed_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(Database, "acquire", observed)
     return seen
+
+
+@pytest.fixture
+def pgbouncer(services: Services) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of the suite's PostgreSQL, with fewer server
+    connections than an app's pool (so consecutive transactions of one client land on different
+    server connections): its URL. Skipped where Debian's pgbouncer is not installed (CI installs it)."""
+    if shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
+        pytest.skip("pgbouncer is not installed: apt-get install pgbouncer")
+    bouncer = PgBouncer(services.root / f"pgbouncer-{free_port()}", services.database_url, free_port(), pool_size=3)
+    try:
+        yield bouncer.start()
+    finally:
+        bouncer.stop()

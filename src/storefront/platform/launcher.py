@@ -34,9 +34,10 @@ MAX_OPEN_FILES = 1_048_576
 
 @contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
-    """The configured DSN; else the running `serve`'s embedded one; else an embedded server for this run."""
-    if settings.database_url:
-        yield settings.database_url
+    """A direct DSN: the configured one (MIGRATIONS_DATABASE_URL, else DATABASE_URL); else the running
+    `serve`'s embedded one; else an embedded server for this run."""
+    if settings.direct_database_url:
+        yield settings.direct_database_url
         return
     if is_serving(settings.data_dir) and (url := saved_urls(settings.data_dir).get("database_url")):
         yield url
@@ -143,7 +144,8 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained.
 
     `prepare(database_url)` runs once the database is migrated, before Granian starts (the CLI hands
-    in the first-admin bootstrap: the platform knows no domain).
+    in the first-admin bootstrap: the platform knows no domain). Both use the direct connection
+    (MIGRATIONS_DATABASE_URL when the workers' DATABASE_URL is a transaction pooler).
     """
     lock = take_lock(settings.data_dir)
     mark_draining(settings.data_dir, False)
@@ -152,9 +154,10 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
         db_url = settings.database_url or postgres.start(watch=True)
         valkey_url = settings.valkey_url or valkey.start()
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
-        applied = asyncio.run(apply_migrations(db_url))
+        direct_url = settings.migrations_database_url or db_url
+        applied = asyncio.run(apply_migrations(direct_url))
         log.info("migrations applied", extra={"applied": applied})
-        prepare(db_url)
+        prepare(direct_url)
         env = {
             **os.environ,
             "DATABASE_URL": db_url,
