@@ -54,6 +54,13 @@ def require(program: str, hint: str) -> str:
     return found
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def port_open(host: str, port: int) -> bool:
     """True when something accepts TCP connections on host:port."""
     with socket.socket() as sock:
@@ -62,27 +69,40 @@ def port_open(host: str, port: int) -> bool:
 
 
 class Child:
-    """One server process: `start()` runs it in a new session with its output in `log`, `stop()`
-    sends SIGTERM to its group, waits, then kills what is left."""
+    """One server process: `start()` runs it in a new session with its output in `log` (else on the
+    launcher's own stdout and stderr), `terminate()` sends SIGTERM to its group once, `stop()` waits
+    for it and kills what is left."""
 
     def __init__(
-        self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None
+        self,
+        name: str,
+        argv: list[str],
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
     ) -> None:
         self.name, self.argv, self.log, self.env, self.user = name, argv, log, env, user
         self.process: subprocess.Popen[bytes] | None = None
+        self.terminated = False
 
     def start(self) -> None:
-        """Start the process (its output appended to its log)."""
-        with self.log.open("ab") as out:
+        """Start the process."""
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(self.log.open("ab")) if self.log is not None else None
             self.process = subprocess.Popen(
                 self.argv,
                 env=self.env,
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if out is not None else None,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=as_user(self.user),
             )
+
+    @property
+    def pid(self) -> int | None:
+        """The process id, once started."""
+        return self.process.pid if self.process is not None else None
 
     def alive(self) -> bool:
         """True while the process runs."""
@@ -102,24 +122,25 @@ class Child:
 
     def tail(self, lines: int = 15) -> str:
         """The end of the log."""
+        if self.log is None:
+            return "(its output is above)"
         with contextlib.suppress(OSError):
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         return "(no log)"
 
-    def signal(self, signum: int) -> None:
-        """Send `signum` to the process alone (not its group)."""
-        if self.alive():
-            assert self.process is not None
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signum)
+    def terminate(self, signum: int = signal.SIGTERM) -> None:
+        """`signum` to the process group, once (a second SIGTERM means "at once" to `serve`)."""
+        if self.process is not None and not self.terminated:
+            self.terminated = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signum)  # its own session: the group id is its pid
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM to the process group, wait up to `timeout`, then SIGKILL whatever is left of it."""
+    def stop(self, timeout: float = 30.0, signum: int = signal.SIGTERM) -> None:
+        """Terminate (with `signum`), wait up to `timeout`, then SIGKILL whatever is left of the group."""
         if self.process is None:
             return
-        pgid = self.process.pid  # its own session: the group id is its pid
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGTERM)
+        pgid = self.process.pid
+        self.terminate(signum)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
         with contextlib.suppress(ProcessLookupError, PermissionError):
