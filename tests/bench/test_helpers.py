@@ -25,13 +25,16 @@ from bench.report import (
     BARE,
     FLOOR,
     GUIDES,
+    PGBOUNCER,
     SAME_WORK,
     STOREFRONT,
+    UNCACHED,
     Row,
     ceiling_shares,
     guides_factor,
     ladder,
     median_rows,
+    pgbouncer_cost,
     summary_table,
     target_checks,
 )
@@ -341,3 +344,22 @@ def test_uvicorn_workers_are_its_spawned_children_or_itself() -> None:
     child = FakeProcess("/v/bin/python", "-c", "from multiprocessing.spawn import spawn_main; spawn_main()")
     assert infra.uvicorn_workers([main]) == [main]  # type: ignore[list-item]
     assert infra.uvicorn_workers([main, tracker, child]) == [child]  # type: ignore[list-item]
+
+
+def test_the_pgbouncer_comparison_runs_storefront_three_ways() -> None:
+    assert plan(("item-get", "login"), pgbouncer=True) == [
+        ("item-get", STOREFRONT),
+        ("item-get", PGBOUNCER),
+        ("item-get", UNCACHED),
+        ("login", STOREFRONT),
+    ]
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(2000), round_rps=[2000, 1000], cpu_us=300.0),
+        PGBOUNCER: Row(PGBOUNCER, result(1000), round_rps=[1000, 500], cpu_us=450.0, pooler_cpu_us=120.0),
+        UNCACHED: Row(UNCACHED, result(1500), round_rps=[1500, 750], cpu_us=400.0),
+    }
+    assert pgbouncer_cost(rows) == (
+        "through PgBouncer: 50 % of the direct connection's req/s (direct without the statement cache: 75 %); "
+        "workers' CPU 450 µs/req against 300 (+50 %), plus PgBouncer's own 120 µs/req"
+    )
+    assert pgbouncer_cost({STOREFRONT: rows[STOREFRONT]}) is None
