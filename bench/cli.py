@@ -38,7 +38,7 @@ from bench.infra import (
     uvicorn_workers,
 )
 from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WORK, STOREFRONT, UNCACHED, Row
-from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, seed
+from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, Seeded, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 from storefront.accounts.tokens import AUDIENCE, ISSUER
 from storefront.platform.children import ChildError
@@ -234,8 +234,9 @@ class Bench:
 
     # ---- set-up --------------------------------------------------------------------------------
 
-    def prepare(self) -> dict[str, Any]:
-        """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
+    def databases(self) -> tuple[EmbeddedServers, str, str, Seeded]:
+        """PostgreSQL and Valkey up (stopped at the end), migrated and seeded: (servers, database URL,
+        Valkey URL, what was seeded)."""
         from storefront.platform.migrations import apply_migrations
 
         embedded = EmbeddedServers(self.root, os.environ.get("DATABASE_URL"), os.environ.get("VALKEY_URL"))
@@ -249,6 +250,11 @@ class Bench:
             f"{seeded.sessions:,} sessions in {seeded.seconds:.1f} s",
             flush=True,
         )
+        return embedded, database_url, valkey_url, seeded
+
+    def prepare(self) -> dict[str, Any]:
+        """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
+        embedded, database_url, valkey_url, seeded = self.databases()
         targets = {target for _, target in self.plan()}
         embedded.allow_connections(len(targets) * self.options.workers * POOL_PER_WORKER + SPARE_CONNECTIONS)
         self._start(STOREFRONT, self._storefront(database_url, valkey_url))
@@ -544,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    if options.instances:
+        from bench import scaling  # it builds on this module
+
+        return scaling.main(options)
     facts = report.machine_facts()
     _banner(options, facts)
     try:

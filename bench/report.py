@@ -133,7 +133,7 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return f"{value:,.0f}{suffix}" if value >= 100 else f"{value:.1f}{suffix}"
 
 
-def _table(header: list[str], lines: Iterable[list[str]]) -> str:
+def table(header: list[str], lines: Iterable[list[str]]) -> str:
     body = [header, *lines]
     widths = [max(len(line[i]) for line in body) for i in range(len(header))]
     rendered = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |" for line in body]
@@ -167,7 +167,7 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
             ]
         )
     notes = [note for note in (ladder(rows), pgbouncer_cost(rows)) if note]
-    return f"{scenario}\n" + _table(header, lines) + "".join(f"\n{note}" for note in notes)
+    return f"{scenario}\n" + table(header, lines) + "".join(f"\n{note}" for note in notes)
 
 
 def pgbouncer_cost(rows: dict[str, Row]) -> str | None:
@@ -229,7 +229,7 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                     f"{max(row.rss_mib):.0f}" if row.rss_mib else "—",
                 ]
             )
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
