@@ -475,6 +475,10 @@ class Bench:
         path.write_text(json.dumps(document, indent=2) + "\n")
         return path
 
+    def report(self, seeded: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Print the summary, write the results file; True when a request failed."""
+        return _report(self, self.options, seeded, facts)
+
     def tidy(self) -> None:
         """At exit: delete the servers' logs (~250 bytes a request) unless they are worth keeping."""
         if not self.keep_logs:
@@ -550,22 +554,29 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    bench_class: type[Bench] = Bench
     if options.instances:
-        from bench import scaling  # it builds on this module
+        from bench.scaling import ScalingBench  # it builds on this module
 
-        return scaling.main(options)
+        bench_class = ScalingBench
+    return execute(options, bench_class)
+
+
+def execute(options: Options, bench_class: type[Bench]) -> int:
+    """Prepare, run and report one bench; 1 on any failed request, 2 when it could not run, 130 when
+    interrupted — everything it started is stopped on the way out, whatever happens."""
     facts = report.machine_facts()
     _banner(options, facts)
     try:
         with _signals_as_interrupts(), contextlib.ExitStack() as stack:
-            bench = Bench(options, stack)
+            bench = bench_class(options, stack)
             try:
                 seeded = bench.prepare()
                 bench.run()
             except (StartFailed, WrkFailed):
                 bench.keep_logs = True
                 raise
-            failed = _report(bench, options, seeded, facts)
+            failed = bench.report(seeded, facts)
             bench.keep_logs |= failed
             print("stopping the servers…", flush=True)
     except KeyboardInterrupt:

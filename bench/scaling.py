@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,10 @@ from bench.cli import (
     SPARE_CONNECTIONS,
     Bench,
     Options,
-    _banner,
     _settings,
-    _signals_as_interrupts,
 )
 from bench.infra import Server, StartFailed, clean_environment, free_port, granian_command
 from bench.report import Row
-from bench.seed import NotEmpty
-from bench.wrk import WrkFailed
 from storefront.platform.children import ChildError
 from storefront.platform.nginx import Nginx
 
@@ -81,8 +76,10 @@ class ScalingBench(Bench):
 
     def prepare(self) -> dict[str, Any]:
         """Databases up and seeded; PgBouncer, N instances, N ceilings, and an nginx per fleet size."""
+        count = self.options.instances
+        print(f"instances: 1 … {count} behind nginx (Storefront through PgBouncer), beside as many ceilings")
         embedded, database_url, valkey_url, seeded = self.databases()
-        count, workers = self.options.instances, self.options.workers
+        workers = self.options.workers
         embedded.allow_connections(count * workers * POOL_PER_WORKER + PGBOUNCER_POOL + SPARE_CONNECTIONS)
         pooled = self._pgbouncer(database_url)
         instances = [
@@ -121,6 +118,14 @@ class ScalingBench(Bench):
         except ChildError as exc:
             raise StartFailed(str(exc)) from None
         return Fleet(members, nginx)
+
+    def report(self, seeded: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Print the scaling table, write the results file; True when a request failed."""
+        table = self.scaling()
+        print(scaling_table(table, facts["cpu_count"] or 1) + "\n")
+        path = _write(self, self.options, seeded, facts, table)
+        print(f"results: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+        return any(row.result.errors for rows in self.results.values() for row in rows.values())
 
     def scaling(self) -> dict[str, list[dict[str, Any]]]:
         """Per scenario and fleet size: req/s, its multiple of one instance's, CPU µs/req, errors."""
@@ -175,36 +180,6 @@ def machine_note(cores: int) -> str:
             "or with the instances on several hosts, measures the speed-up"
         )
     return note + "."
-
-
-def main(options: Options) -> int:
-    """Run the scaling bench; exit 1 on any failed request, 2 when it could not run, 130 when interrupted."""
-    facts = report.machine_facts()
-    _banner(options, facts)
-    print(f"instances: 1 … {options.instances} behind nginx (Storefront through PgBouncer), beside as many ceilings")
-    try:
-        with _signals_as_interrupts(), contextlib.ExitStack() as stack:
-            bench = ScalingBench(options, stack)
-            try:
-                seeded = bench.prepare()
-                bench.run()
-            except (StartFailed, WrkFailed):
-                bench.keep_logs = True
-                raise
-            table = bench.scaling()
-            print(scaling_table(table, facts["cpu_count"] or 1) + "\n")
-            path = _write(bench, options, seeded, facts, table)
-            print(f"results: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-            failed = any(row.result.errors for rows in bench.results.values() for row in rows.values())
-            bench.keep_logs |= failed
-            print("stopping the servers…", flush=True)
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; everything it started has been stopped", file=sys.stderr)
-        return 130
-    except (StartFailed, WrkFailed, NotEmpty) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    return 1 if failed else 0
 
 
 def _write(

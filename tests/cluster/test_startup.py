@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from storefront.platform.migrations import discover
-from tests.support.cluster import Cluster, require_packages
+from tests.support.cluster import Cluster, running_cluster
 from tests.support.shop import sql
 
 pytestmark = pytest.mark.anyio
@@ -18,14 +18,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module")
 def trio() -> Iterator[Cluster]:
-    require_packages()
-    cluster = Cluster(3)
-    try:
-        cluster.wait_ready()
+    with running_cluster(3) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        cluster.remove()
 
 
 async def test_three_instances_at_once_apply_each_migration_exactly_once(trio: Cluster) -> None:
