@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storefront.platform.children import die_with_parent
 from storefront.platform.datadir import forget_urls, is_serving, mark_draining, save_urls, saved_urls, take_lock
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
 from storefront.platform.migrations import apply_migrations
@@ -98,14 +99,6 @@ def granian_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the launcher dies, so Granian never outlives it."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _metrics_dir(settings: Settings) -> Path:
     path = (settings.data_dir / METRICS_DIR).resolve()
     shutil.rmtree(path, ignore_errors=True)
@@ -118,7 +111,7 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     `draining` at once, Granian gets SIGTERM after DRAIN_SECONDS (still serving meanwhile, so a load
     balancer can take the instance out first) and finishes in-flight requests; a second signal stops
     Granian at once."""
-    process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=die_with_parent)
     stopping: list[threading.Timer] = []
 
     def terminate() -> None:
