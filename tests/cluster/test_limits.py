@@ -62,13 +62,12 @@ async def test_the_login_limit_holds_across_instances(pair: Cluster) -> None:
 
 
 async def test_the_client_address_is_the_one_nginx_saw(pair: Cluster) -> None:
-    forged = {"X-Forwarded-For": "198.51.100.7"}
     async with from_address(pair, "127.0.0.21") as client:
-        first = [(await client.get("/api/v1/items", headers=forged)).status_code for _ in range(LIMIT)]
-        assert first == [200] * LIMIT
-        # Another forged address each time changes nothing: the bucket is 127.0.0.21's.
-        more = [await client.get("/api/v1/items", headers={"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(3)]
-        assert [r.status_code for r in more] == [429] * 3
+        # A new forged address each time: were any believed, each would be a fresh bucket.
+        forged = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(LIMIT + 4)]
+        statuses = [(await client.get("/api/v1/items", headers=headers)).status_code for headers in forged]
+    assert set(statuses) == {200, 429}
+    assert statuses.count(200) <= LIMIT  # one bucket: 127.0.0.21's
     async with from_address(pair, "127.0.0.22") as other:
         assert (await other.get("/api/v1/items")).status_code == 200  # not nginx's own address either
     clients = {line.get("client") for line in pair.lines() if line.get("path") == "/api/v1/items"}
