@@ -47,7 +47,7 @@ async def test_the_shop_works_through_a_transaction_pooler(services: Services, p
 
 
 async def test_the_pool_keeps_no_session_settings_the_pooler_refuses(services: Services, pgbouncer: str) -> None:
-    direct = Database(make_settings(services, DATABASE_URL=pgbouncer))
+    direct = Database(make_settings(services, DATABASE_URL=pgbouncer, DB_PGBOUNCER="off"))
     with pytest.raises(asyncpg.ProtocolViolationError, match="unsupported startup parameter"):
         await direct.open()
     pooled = await Database(make_settings(services, **_pooled(services, pgbouncer))).open()
