@@ -13,6 +13,10 @@ default:
 serve *args: _venv
     exec {{python}} -m storefront serve "$@"
 
+# nginx → N instances → PgBouncer → PostgreSQL, + Valkey, on HOST:PORT (needs: apt-get install pgbouncer nginx)
+cluster n="2": _venv
+    exec {{python}} -m storefront cluster {{n}}
+
 # Run the test suite on throwaway embedded PostgreSQL + Valkey (extra args go to pytest)
 test *args: _venv
     {{python}} -m pytest "$@"

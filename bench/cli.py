@@ -33,13 +33,16 @@ from bench.infra import (
     ensure_venv,
     free_port,
     granian_command,
+    process_cpu_seconds,
     uvicorn_command,
     uvicorn_workers,
 )
-from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, SAME_WORK, STOREFRONT, Row
-from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, seed
+from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WORK, STOREFRONT, UNCACHED, Row
+from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, Seeded, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 from storefront.accounts.tokens import AUDIENCE, ISSUER
+from storefront.platform.children import ChildError
+from storefront.platform.pgbouncer import PgBouncer
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 POOL_PER_WORKER = 10  # DB_POOL_MAX's default; the references size their pools alike
@@ -57,6 +60,7 @@ SCENARIOS = (
 CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
 ASGI_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 GUIDES_SCENARIOS = frozenset({"item-get", "item-list", "me"})
+PGBOUNCER_SCENARIOS = CEILING_SCENARIOS
 # Limits stay on (every request goes through the leased limiter) but never refuse anyone. Not higher: past ~1e8
 # per minute one token's interval drops below the float precision of a millisecond timestamp and the
 # GCRA script's `SET … PX 0` fails ("invalid expire time"), which Storefront takes for Valkey down.
@@ -85,6 +89,8 @@ class Options:
     scenarios: tuple[str, ...]
     keep_logs: bool
     valkey_clients: bool = False
+    pgbouncer: bool = False
+    instances: int = 0
 
     @property
     def storm_connections(self) -> int:
@@ -116,11 +122,29 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="instead: the rate-limit call through each Valkey client library (bench/valkey_clients.py)",
     )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="instead of the references: Storefront through PgBouncer in transaction mode (DB_PGBOUNCER="
+        "transaction) and connected directly with that setting (no statement cache), beside the direct "
+        "connection, in item-get, item-list, me and order-create (needs: apt-get install pgbouncer)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: req/s through nginx with 1 … N Storefront instances (cluster topology), next to N "
+        "same-work ceilings behind nginx; item-get unless --scenario says (needs: apt-get install pgbouncer nginx)",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or (3.0 if args.quick else 10.0)
-    if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1:
-        parser.error("--duration, --connections, --workers, --threads and --rounds must be positive")
-    chosen = set(args.scenario or SCENARIOS)
+    if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1 or args.instances < 0:
+        parser.error("--duration, --connections, --workers, --threads, --rounds and --instances must be positive")
+    if args.instances and not set(args.scenario or ["item-get"]) <= CEILING_SCENARIOS:
+        parser.error(f"--instances measures {', '.join(sorted(CEILING_SCENARIOS))}")
+    default = ["item-get"] if args.instances else SCENARIOS
+    chosen = set(args.scenario or default)
     return Options(
         quick=args.quick,
         duration=duration,
@@ -132,14 +156,20 @@ def parse_args(argv: list[str] | None = None) -> Options:
         scenarios=tuple(name for name in SCENARIOS if name in chosen),
         keep_logs=args.keep_logs,
         valkey_clients=args.valkey_clients,
+        pgbouncer=args.pgbouncer,
+        instances=args.instances,
     )
 
 
-def plan(scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(scenario, target) pairs in run order: Storefront first, then the references that serve it."""
+def plan(scenarios: tuple[str, ...], pgbouncer: bool = False) -> list[tuple[str, str]]:
+    """(scenario, target) pairs in run order: Storefront first, then the references that serve it;
+    with `pgbouncer`, Storefront alone, direct, through PgBouncer and direct without a statement cache."""
     runs = []
     for scenario in scenarios:
         runs.append((scenario, STOREFRONT))
+        if pgbouncer:
+            runs += [(scenario, PGBOUNCER), (scenario, UNCACHED)] if scenario in PGBOUNCER_SCENARIOS else []
+            continue
         if scenario in CEILING_SCENARIOS:
             runs += [(scenario, FLOOR), (scenario, BARE), (scenario, SAME_WORK)]
         if scenario in ASGI_SCENARIOS:
@@ -200,11 +230,13 @@ class Bench:
         self.secret = secrets.token_urlsafe(48)
         self.servers: dict[str, Server] = {}
         self.results: dict[str, dict[str, Row]] = {}
+        self.pooler: PgBouncer | None = None
 
     # ---- set-up --------------------------------------------------------------------------------
 
-    def prepare(self) -> dict[str, Any]:
-        """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
+    def databases(self) -> tuple[EmbeddedServers, str, str, Seeded]:
+        """PostgreSQL and Valkey up (stopped at the end), migrated and seeded: (servers, database URL,
+        Valkey URL, what was seeded)."""
         from storefront.platform.migrations import apply_migrations
 
         embedded = EmbeddedServers(self.root, os.environ.get("DATABASE_URL"), os.environ.get("VALKEY_URL"))
@@ -218,9 +250,17 @@ class Bench:
             f"{seeded.sessions:,} sessions in {seeded.seconds:.1f} s",
             flush=True,
         )
-        targets = {target for _, target in plan(self.options.scenarios)}
+        return embedded, database_url, valkey_url, seeded
+
+    def prepare(self) -> dict[str, Any]:
+        """Databases up, migrated and seeded; every server started and ready. Returns what was seeded."""
+        embedded, database_url, valkey_url, seeded = self.databases()
+        targets = {target for _, target in self.plan()}
         embedded.allow_connections(len(targets) * self.options.workers * POOL_PER_WORKER + SPARE_CONNECTIONS)
         self._start(STOREFRONT, self._storefront(database_url, valkey_url))
+        if PGBOUNCER in targets:
+            self._start(PGBOUNCER, self._storefront(self._pgbouncer(database_url), valkey_url, PGBOUNCER, database_url))
+            self._start(UNCACHED, self._storefront(database_url, valkey_url, UNCACHED, database_url))
         for mode, target in (("bare", BARE), ("same-work", SAME_WORK)):
             if target in targets:
                 self._start(target, self._ceiling(mode, database_url, valkey_url))
@@ -238,16 +278,35 @@ class Bench:
         self.logs.append(path)
         return path
 
-    def _storefront(self, database_url: str, valkey_url: str) -> Server:
-        """`python -m storefront serve` with production settings and limits out of reach."""
+    def plan(self) -> list[tuple[str, str]]:
+        """This run's (scenario, target) pairs."""
+        return plan(self.options.scenarios, self.options.pgbouncer)
+
+    def _pgbouncer(self, database_url: str) -> str:
+        """PgBouncer in transaction mode in front of the bench's PostgreSQL (as `just cluster` runs
+        it); its URL."""
+        self.pooler = PgBouncer(self.root / "pgbouncer", database_url, free_port())
+        self.stack.callback(self.pooler.stop)
+        try:
+            return self.pooler.start()
+        except ChildError as exc:
+            raise StartFailed(str(exc)) from None
+
+    def _storefront(
+        self, database_url: str, valkey_url: str, target: str = STOREFRONT, direct_url: str | None = None
+    ) -> Server:
+        """`python -m storefront serve` with production settings and limits out of reach; with
+        `direct_url`, `database_url` is a transaction pooler (DB_PGBOUNCER=transaction)."""
         port = free_port()
+        pooled = {"DB_PGBOUNCER": "transaction", "MIGRATIONS_DATABASE_URL": direct_url} if direct_url else {}
         env = clean_environment(
+            **pooled,
             ENVIRONMENT="production",
             MAIL_DISABLED="true",
             HOST="127.0.0.1",
             PORT=str(port),
             WORKERS=str(self.options.workers),
-            DATA_DIR=str(self.root / "data"),
+            DATA_DIR=str(self.root / ("data" if target == STOREFRONT else f"data-{target}")),
             DATABASE_URL=database_url,
             VALKEY_URL=valkey_url,
             SECRET_KEY=self.secret,
@@ -256,7 +315,7 @@ class Bench:
             REGISTER_RATE_LIMIT_PER_HOUR=NO_LIMIT,
         )
         command = [sys.executable, "-m", "storefront", "serve"]
-        return Server(STOREFRONT, command, env, port, self._log(STOREFRONT), cwd=self.root)
+        return Server(target, command, env, port, self._log(target), cwd=self.root)
 
     def _ceiling(self, mode: str, database_url: str, valkey_url: str, target: str = "") -> Server:
         """`bench.ceiling:app` under Granian RSGI with the same worker count; as FLOOR, the same work
@@ -304,7 +363,7 @@ class Bench:
     def run(self) -> dict[str, dict[str, Row]]:
         """Every planned run, round after round (targets interleaved, so a burst of background load
         hits them alike); each scenario's table is printed as soon as it is complete."""
-        runs = plan(self.options.scenarios)
+        runs = self.plan()
         progress = Progress(len(runs) * self.options.rounds)
         for scenario in self.options.scenarios:
             targets = [target for name, target in runs if name == scenario]
@@ -339,14 +398,23 @@ class Bench:
         connections = self.options.storm_connections if scenario == "login" else None
         self._warm_up(scenario, target, connections)
         server = self.servers[target]
-        cpu_before = server.worker_cpu_seconds()
+        cpu_before, pooler_before = server.worker_cpu_seconds(), self._pooler_cpu_seconds(target)
         run = self._wrk(scenario, target, self._load(self.options.duration, connections))
         progress.wait(f"{scenario} → {target}", [run], self.options.duration)
         result = run.result()
         cpu_us = cpu_per_request(server.worker_cpu_seconds() - cpu_before, result.requests)
+        pooler_us = cpu_per_request(self._pooler_cpu_seconds(target) - pooler_before, result.requests)
         progress.result(result, cpu_us)
         server.settle()
-        return Row(target, result, server.worker_rss_mib(), cpu_us=cpu_us)
+        row = Row(target, result, server.worker_rss_mib(), cpu_us=cpu_us)
+        row.pooler_cpu_us = pooler_us if target == PGBOUNCER else None
+        return row
+
+    def _pooler_cpu_seconds(self, target: str) -> float:
+        """PgBouncer's CPU time so far, when `target` goes through it (else 0)."""
+        if target != PGBOUNCER or self.pooler is None or self.pooler.child is None or self.pooler.child.pid is None:
+            return 0.0
+        return process_cpu_seconds(self.pooler.child.pid)
 
     def _during_logins(self, progress: Progress) -> dict[str, Row]:
         """item-get on the usual connections while a login storm runs on a second wrk."""
@@ -407,6 +475,10 @@ class Bench:
         path = RESULTS_DIR / f"{self.name}.json"
         path.write_text(json.dumps(document, indent=2) + "\n")
         return path
+
+    def report(self, seeded: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Print the summary, write the results file; True when a request failed."""
+        return _report(self, self.options, seeded, facts)
 
     def tidy(self) -> None:
         """At exit: delete the servers' logs (~250 bytes a request) unless they are worth keeping."""
@@ -483,18 +555,29 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    bench_class: type[Bench] = Bench
+    if options.instances:
+        from bench.scaling import ScalingBench  # it builds on this module
+
+        bench_class = ScalingBench
+    return execute(options, bench_class)
+
+
+def execute(options: Options, bench_class: type[Bench]) -> int:
+    """Prepare, run and report one bench; 1 on any failed request, 2 when it could not run, 130 when
+    interrupted — everything it started is stopped on the way out, whatever happens."""
     facts = report.machine_facts()
     _banner(options, facts)
     try:
         with _signals_as_interrupts(), contextlib.ExitStack() as stack:
-            bench = Bench(options, stack)
+            bench = bench_class(options, stack)
             try:
                 seeded = bench.prepare()
                 bench.run()
             except (StartFailed, WrkFailed):
                 bench.keep_logs = True
                 raise
-            failed = _report(bench, options, seeded, facts)
+            failed = bench.report(seeded, facts)
             bench.keep_logs |= failed
             print("stopping the servers…", flush=True)
     except KeyboardInterrupt:

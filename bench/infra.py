@@ -270,6 +270,11 @@ class Server:
         self.process = None
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) one process has used so far (0 once it is gone)."""
+    return _cpu_seconds([psutil.Process(pid)]) if psutil.pid_exists(pid) else 0.0
+
+
 def _cpu_seconds(processes: list[psutil.Process]) -> float:
     total = 0.0
     for process in processes:

@@ -23,6 +23,10 @@ SAME_WORK = "ceiling-same-work"
 FLOOR = "framework-floor"
 ASGI_SAME_WORK = "asgi-same-work"
 GUIDES = "guides-stack"
+PGBOUNCER = "storefront-pgbouncer"  # Storefront through PgBouncer in transaction mode
+# Storefront connected directly with DB_PGBOUNCER=transaction's pool (no statement cache): splits
+# PgBouncer's cost into asyncpg's extra round trip per query and the pooler's hop.
+UNCACHED = "storefront-uncached"
 LADDER = (
     (BARE, ""),
     (SAME_WORK, "features"),
@@ -50,6 +54,7 @@ class Row:
     rss_mib: list[float] = field(default_factory=list)
     round_rps: list[float] = field(default_factory=list)  # every round's req/s, when there were several
     cpu_us: float | None = None  # the workers' CPU time per request (user + system), in µs
+    pooler_cpu_us: float | None = None  # PgBouncer's own CPU time per request, when it is in the path
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict for the results file."""
@@ -59,6 +64,7 @@ class Row:
             "errors": self.result.errors,
             "rss_mib": self.rss_mib,
             "cpu_us_per_request": self.cpu_us,
+            "pooler_cpu_us_per_request": self.pooler_cpu_us,
         }
         return {**row, "round_rps": self.round_rps} if self.round_rps else row
 
@@ -78,10 +84,20 @@ def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
             non_2xx=sum(row.result.non_2xx for row in runs),
         )
         rss = max(runs, key=lambda row: max(row.rss_mib, default=0.0)).rss_mib
-        cpu = [row.cpu_us for row in runs if row.cpu_us is not None]
-        cpu_us = round(statistics.median(cpu), 1) if cpu else None
-        merged[target] = Row(target, result, rss, [one[target].result.rps for one in rounds], cpu_us)
+        merged[target] = Row(
+            target,
+            result,
+            rss,
+            [one[target].result.rps for one in rounds],
+            _median([row.cpu_us for row in runs]),
+            _median([row.pooler_cpu_us for row in runs]),
+        )
     return merged
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return round(statistics.median(known), 1) if known else None
 
 
 def rps_ratio(rows: dict[str, Row], target: str, other: str) -> float | None:
@@ -117,7 +133,7 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return f"{value:,.0f}{suffix}" if value >= 100 else f"{value:.1f}{suffix}"
 
 
-def _table(header: list[str], lines: Iterable[list[str]]) -> str:
+def table(header: list[str], lines: Iterable[list[str]]) -> str:
     body = [header, *lines]
     widths = [max(len(line[i]) for line in body) for i in range(len(header))]
     rendered = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |" for line in body]
@@ -150,8 +166,28 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
                 ", ".join(f"{size:.0f}" for size in row.rss_mib) or "—",
             ]
         )
-    steps = ladder(rows)
-    return f"{scenario}\n" + _table(header, lines) + (f"\n{steps}" if steps else "")
+    notes = [note for note in (ladder(rows), pgbouncer_cost(rows)) if note]
+    return f"{scenario}\n" + table(header, lines) + "".join(f"\n{note}" for note in notes)
+
+
+def pgbouncer_cost(rows: dict[str, Row]) -> str | None:
+    """What PgBouncer in transaction mode costs against the direct connection: req/s (the median of
+    the per-round ratios), the workers' CPU per request, and PgBouncer's own."""
+    direct, pooled, uncached = rows.get(STOREFRONT), rows.get(PGBOUNCER), rows.get(UNCACHED)
+    ratio = rps_ratio(rows, PGBOUNCER, STOREFRONT)
+    if direct is None or pooled is None or ratio is None:
+        return None
+    line = f"through PgBouncer: {100 * ratio:.0f} % of the direct connection's req/s"
+    if uncached is not None and (alone := rps_ratio(rows, UNCACHED, STOREFRONT)) is not None:
+        line += f" (direct without the statement cache: {100 * alone:.0f} %)"
+    if direct.cpu_us and pooled.cpu_us:
+        line += (
+            f"; workers' CPU {pooled.cpu_us:.0f} µs/req against {direct.cpu_us:.0f} "
+            f"({100 * (pooled.cpu_us / direct.cpu_us - 1):+.0f} %)"
+        )
+    if pooled.pooler_cpu_us is not None:
+        line += f", plus PgBouncer's own {pooled.pooler_cpu_us:.0f} µs/req"
+    return line
 
 
 def ladder(rows: dict[str, Row]) -> str | None:
@@ -193,7 +229,7 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                     f"{max(row.rss_mib):.0f}" if row.rss_mib else "—",
                 ]
             )
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:

@@ -1,5 +1,5 @@
-"""Command line: `python -m storefront serve | migrate [--status] | new-migration NAME | psql |
-create-admin EMAIL | mail [-n N] | clean-data | health`."""
+"""Command line: `python -m storefront serve | cluster [N] | migrate [--status] | new-migration NAME |
+psql | create-admin EMAIL | mail [-n N] | clean-data | health`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ import urllib.request
 
 from storefront.accounts.bootstrap import ensure_admin, ensure_first_admin
 from storefront.platform import datadir
+from storefront.platform.children import ChildError
+from storefront.platform.cluster import run_cluster
 from storefront.platform.datadir import AlreadyRunning, DataDirError, is_serving
 from storefront.platform.launcher import database_url, serve
 from storefront.platform.logging import configure_logging
@@ -81,6 +83,12 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
     return serve(settings, prepare=lambda dsn: asyncio.run(ensure_first_admin(dsn, settings)))
 
 
+def _cluster(settings: Settings, args: argparse.Namespace) -> int:
+    if args.instances < 1:
+        raise ChildError("a cluster needs at least 1 instance")
+    return run_cluster(settings, args.instances)
+
+
 def _health(settings: Settings, _: argparse.Namespace) -> int:
     """The container's HEALTHCHECK: 0 when this instance's `/health` answers 200 (it follows PORT)."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
@@ -101,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storefront", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API").set_defaults(run=_serve)
+    cluster = commands.add_parser("cluster", help="nginx, N instances, PgBouncer, PostgreSQL and Valkey")
+    cluster.add_argument("instances", nargs="?", type=int, default=2, help="Storefront instances (default 2)")
+    cluster.set_defaults(run=_cluster)
     migrate = commands.add_parser("migrate", help="apply pending migrations")
     migrate.add_argument("--status", action="store_true", help="list migrations and their state")
     migrate.set_defaults(run=_migrate)
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.run is not _health:
             datadir.prepare(settings.data_dir)
         return int(args.run(settings, args))
-    except DataDirError as exc:
+    except (DataDirError, ChildError) as exc:
         print(f"storefront: {exc}", file=sys.stderr)
         return 2
     except (AlreadyRunning, MigrationError) as exc:

@@ -25,16 +25,20 @@ from bench.report import (
     BARE,
     FLOOR,
     GUIDES,
+    PGBOUNCER,
     SAME_WORK,
     STOREFRONT,
+    UNCACHED,
     Row,
     ceiling_shares,
     guides_factor,
     ladder,
     median_rows,
+    pgbouncer_cost,
     summary_table,
     target_checks,
 )
+from bench.scaling import scaling_table
 from bench.wrk import Load, WrkFailed, WrkResult, command, parse_result
 
 from storefront.accounts.security import issue_access_token
@@ -341,3 +345,40 @@ def test_uvicorn_workers_are_its_spawned_children_or_itself() -> None:
     child = FakeProcess("/v/bin/python", "-c", "from multiprocessing.spawn import spawn_main; spawn_main()")
     assert infra.uvicorn_workers([main]) == [main]  # type: ignore[list-item]
     assert infra.uvicorn_workers([main, tracker, child]) == [child]  # type: ignore[list-item]
+
+
+def test_the_pgbouncer_comparison_runs_storefront_three_ways() -> None:
+    assert plan(("item-get", "login"), pgbouncer=True) == [
+        ("item-get", STOREFRONT),
+        ("item-get", PGBOUNCER),
+        ("item-get", UNCACHED),
+        ("login", STOREFRONT),
+    ]
+    rows = {
+        STOREFRONT: Row(STOREFRONT, result(2000), round_rps=[2000, 1000], cpu_us=300.0),
+        PGBOUNCER: Row(PGBOUNCER, result(1000), round_rps=[1000, 500], cpu_us=450.0, pooler_cpu_us=120.0),
+        UNCACHED: Row(UNCACHED, result(1500), round_rps=[1500, 750], cpu_us=400.0),
+    }
+    assert pgbouncer_cost(rows) == (
+        "through PgBouncer: 50 % of the direct connection's req/s (direct without the statement cache: 75 %); "
+        "workers' CPU 450 µs/req against 300 (+50 %), plus PgBouncer's own 120 µs/req"
+    )
+    assert pgbouncer_cost({STOREFRONT: rows[STOREFRONT]}) is None
+
+
+def test_instances_measure_fleets_of_one_to_n_beside_the_ceilings() -> None:
+    options = parse_args(["--instances", "3", "--quick"])
+    assert (options.instances, options.scenarios) == (3, ("item-get",))
+    with pytest.raises(SystemExit):
+        parse_args(["--instances", "2", "--scenario", "login"])
+    table = {
+        "item-get": [
+            {"instances": n, kind: {"rps": rps, "times_one": rps / 1000, "cpu_us_per_request": 400.0, "errors": 0}}
+            | {"ceiling": {"rps": 4000.0, "times_one": 1.0, "cpu_us_per_request": 200.0, "errors": 0}}
+            for n, kind, rps in ((1, "storefront", 1000.0), (2, "storefront", 1100.0))
+        ]
+    }
+    text = scaling_table(table, cores=2)
+    assert "| item-get | 2         | 1,100            | 1.10× |" in text
+    assert "on 2 cores there is no room to grow" in text
+    assert "no room" not in scaling_table(table, cores=16)

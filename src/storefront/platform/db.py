@@ -69,6 +69,26 @@ async def _skip_reset(connection: asyncpg.Connection) -> None:
     """
 
 
+# The server enforces the statement timeout: a client-side command_timeout would arm a timer on
+# every query (~20 us each).
+SESSION_SETTINGS = {
+    "jit": "off",
+    "statement_timeout": str(STATEMENT_TIMEOUT_MS),
+    "idle_in_transaction_session_timeout": str(STATEMENT_TIMEOUT_MS),
+}
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """asyncpg's connection options. Behind a transaction pooler (DB_PGBOUNCER=transaction) each
+    transaction may run on another server connection: no named prepared statements (PgBouncer < 1.21
+    keeps none; asyncpg then sends its unnamed statement's Parse with every Bind), and only the
+    startup parameters PgBouncer forwards — the session settings come from the pooler's
+    `connect_query` (or the role's `ALTER ROLE … SET`) instead."""
+    if settings.db_pgbouncer == "transaction":
+        return {"statement_cache_size": 0, "server_settings": {"application_name": "storefront"}}
+    return {"server_settings": {"application_name": "storefront", **SESSION_SETTINGS}}
+
+
 class DatabaseTimeout(TimeoutError):
     """The database did not answer within DB_TIMEOUT_SECONDS; a write in flight may have committed."""
 
@@ -157,14 +177,7 @@ class Database:
             max_inactive_connection_lifetime=300,
             timeout=self.timeout,  # to connect
             reset=_skip_reset,
-            # The server enforces the statement timeout: a client-side command_timeout would arm a
-            # timer on every query (~20 us each).
-            server_settings={
-                "application_name": "storefront",
-                "jit": "off",
-                "statement_timeout": str(STATEMENT_TIMEOUT_MS),
-                "idle_in_transaction_session_timeout": str(STATEMENT_TIMEOUT_MS),
-            },
+            **connect_options(settings),
         )
         return self
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storefront.platform.children import die_with_parent
 from storefront.platform.datadir import forget_urls, is_serving, mark_draining, save_urls, saved_urls, take_lock
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
 from storefront.platform.mail import MAIL_DIR, MailSink
@@ -35,9 +36,10 @@ MAX_OPEN_FILES = 1_048_576
 
 @contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
-    """The configured DSN; else the running `serve`'s embedded one; else an embedded server for this run."""
-    if settings.database_url:
-        yield settings.database_url
+    """A direct DSN: the configured one (MIGRATIONS_DATABASE_URL, else DATABASE_URL); else the running
+    `serve`'s embedded one; else an embedded server for this run."""
+    if settings.direct_database_url:
+        yield settings.direct_database_url
         return
     if is_serving(settings.data_dir) and (url := saved_urls(settings.data_dir).get("database_url")):
         yield url
@@ -98,14 +100,6 @@ def granian_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the launcher dies, so Granian never outlives it."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _metrics_dir(settings: Settings) -> Path:
     path = (settings.data_dir / METRICS_DIR).resolve()
     shutil.rmtree(path, ignore_errors=True)
@@ -118,7 +112,7 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     `draining` at once, Granian gets SIGTERM after DRAIN_SECONDS (still serving meanwhile, so a load
     balancer can take the instance out first) and finishes in-flight requests; a second signal stops
     Granian at once."""
-    process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(granian_command(settings), env=env, start_new_session=True, preexec_fn=die_with_parent)
     stopping: list[threading.Timer] = []
 
     def terminate() -> None:
@@ -154,7 +148,8 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained.
 
     `prepare(database_url)` runs once the database is migrated, before Granian starts (the CLI hands
-    in the first-admin bootstrap: the platform knows no domain).
+    in the first-admin bootstrap: the platform knows no domain). Both use the direct connection
+    (MIGRATIONS_DATABASE_URL when the workers' DATABASE_URL is a transaction pooler).
     """
     lock = take_lock(settings.data_dir)
     mark_draining(settings.data_dir, False)
@@ -165,9 +160,10 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
         valkey_url = settings.valkey_url or valkey.start()
         smtp_url = _smtp_url(settings, sink)
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
-        applied = asyncio.run(apply_migrations(db_url))
+        direct_url = settings.migrations_database_url or db_url
+        applied = asyncio.run(apply_migrations(direct_url))
         log.info("migrations applied", extra={"applied": applied})
-        prepare(db_url)
+        prepare(direct_url)
         env = {
             **os.environ,
             "DATABASE_URL": db_url,

@@ -25,6 +25,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 PoolSize = Annotated[int, Meta(ge=1, le=1000)]
 Rate = Annotated[int, Meta(ge=0, le=10**9, description="0 turns the limit off")]
+PoolerMode = Literal["off", "transaction"]
 DatabaseUrl = Annotated[str, Meta(pattern=r"^postgres(ql)?://", description="a postgresql:// or postgres:// URL")]
 ValkeyUrl = Annotated[
     str,
@@ -157,6 +158,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     workers: Annotated[int, Meta(ge=1, le=256)] = 1
     data_dir: Path = Path(".data")
     database_url: DatabaseUrl | None = None
+    migrations_database_url: DatabaseUrl | None = None
+    db_pgbouncer: PoolerMode = "off"
     valkey_url: ValkeyUrl | None = None
     db_pool_min: PoolSize = 2
     db_pool_max: PoolSize = 10
@@ -176,6 +179,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     def is_production(self) -> bool:
         """True when running with `ENVIRONMENT=production`."""
         return self.environment == "production"
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """A direct (not pooled) connection to PostgreSQL, for migrations and anything needing a
+        session (advisory locks across statements, LISTEN): MIGRATIONS_DATABASE_URL, else DATABASE_URL."""
+        return self.migrations_database_url or self.database_url
 
     @property
     def metrics_enabled(self) -> bool:
@@ -353,6 +362,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if settings.db_pool_max < settings.db_pool_min:
         raise SettingsError(
             f"DB_POOL_MAX ({settings.db_pool_max}) must be at least DB_POOL_MIN ({settings.db_pool_min})"
+        )
+    if settings.db_pgbouncer == "transaction" and not settings.migrations_database_url:
+        raise SettingsError(
+            "MIGRATIONS_DATABASE_URL is required when DB_PGBOUNCER=transaction: migrations hold a session-level "
+            "advisory lock, which a transaction pooler cannot keep; give them a direct connection to PostgreSQL"
         )
     secret = _secret_key(given_secret, settings.environment, settings.data_dir)
     mail = _check_mail(settings)  # after the secret: its production error comes first

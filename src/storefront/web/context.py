@@ -18,8 +18,8 @@ from prometheus_client import Histogram
 from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeout
 from storefront.platform.logging import LineWriter
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
-from storefront.platform.settings import Settings
-from storefront.web.client_ip import client_ip, peer_address
+from storefront.platform.settings import Networks, Settings
+from storefront.web.client_ip import client_ip
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
 from storefront.web.deadline import BodyDeadline
 from storefront.web.methods import Methods, without_body
@@ -37,6 +37,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 UNMATCHED = "<unmatched>"
+NO_PROXIES = Networks()
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 EXEMPT_PREFIXES = ("/health", "/metrics", "/docs/assets")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -194,7 +195,7 @@ class RequestContext:
             observe = _observers[key] = LATENCY.labels(method, route, str(status), "storefront").observe
         observe(elapsed)
         if self.log_requests:
-            write_access_line(scope, route, status, elapsed)
+            write_access_line(scope, route, status, elapsed, self.trusted)
 
 
 class AccessLine(msgspec.Struct):
@@ -214,8 +215,11 @@ class AccessLine(msgspec.Struct):
     msg: str = "request"
 
 
-def write_access_line(scope: dict[str, Any], route: str, status: int, elapsed: float) -> None:
-    """Queue the line for stdout: the `logging` machinery costs several times the encoding."""
+def write_access_line(
+    scope: dict[str, Any], route: str, status: int, elapsed: float, trusted: Networks = NO_PROXIES
+) -> None:
+    """Queue the line for stdout: the `logging` machinery costs several times the encoding. Its
+    `client` is the client's IP (behind a trusted proxy, the one the proxy forwarded for)."""
     now = time.time()
     line = AccessLine(
         ts=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
@@ -226,6 +230,6 @@ def write_access_line(scope: dict[str, Any], route: str, status: int, elapsed: f
         status=status,
         duration_ms=round(elapsed * 1000, 3),
         user_id=scope.get("user_id"),
-        client=peer_address(scope),
+        client=client_ip(scope, trusted),
     )
     _lines.write(_encoder.encode(line))

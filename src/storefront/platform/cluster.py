@@ -1,0 +1,211 @@
+"""`storefront cluster N`: the scale-out topology (DESIGN §10) on one machine, from well-known parts.
+
+    nginx on HOST:PORT ──▶ N × `storefront serve` (own launcher, WORKERS each, 127.0.0.1:free port)
+                              ├─ DATABASE_URL → PgBouncer (transaction mode) → PostgreSQL
+                              ├─ MIGRATIONS_DATABASE_URL → PostgreSQL directly
+                              └─ VALKEY_URL → one Valkey
+
+PostgreSQL and Valkey are the embedded ones in DATA_DIR (or DATABASE_URL / VALKEY_URL when set);
+PgBouncer and nginx are Debian's. Every process is a child in its own session, told SIGTERM if the
+launcher dies; Ctrl-C / SIGTERM stops nginx, then drains the instances, then stops the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from storefront.platform.children import Child, ChildError, free_port, require
+from storefront.platform.datadir import forget_urls, save_urls, take_lock
+from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
+from storefront.platform.nginx import UPSTREAM_SOURCE, Nginx
+from storefront.platform.pgbouncer import INSTALL_HINT, PgBouncer
+from storefront.platform.settings import Settings
+
+log = logging.getLogger("storefront.cluster")
+CLUSTER_FILE = "cluster.json"
+READY_TIMEOUT = 90.0
+
+
+@dataclass
+class Instance:
+    """One Storefront instance: its number, port and launcher process."""
+
+    number: int
+    port: int
+    child: Child
+
+    @property
+    def url(self) -> str:
+        """Where it listens (behind nginx)."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The shared servers every instance uses."""
+
+    direct_url: str
+    pooled_url: str
+    valkey_url: str
+
+
+def instance_env(settings: Settings, number: int, port: int, backends: Backends) -> dict[str, str]:
+    """An instance's environment: the launcher's own (limits, first admin, WORKERS… as `serve` takes
+    them) with its address, its own DATA_DIR, the shared servers and the cluster's secret."""
+    return {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATA_DIR": str((settings.data_dir / "instances" / str(number)).resolve()),
+        "DATABASE_URL": backends.pooled_url,
+        "DB_PGBOUNCER": "transaction",
+        "MIGRATIONS_DATABASE_URL": backends.direct_url,
+        "VALKEY_URL": backends.valkey_url,
+        "SECRET_KEY": settings.auth.secret_key,
+        "TRUSTED_PROXIES": UPSTREAM_SOURCE,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def start_instance(settings: Settings, number: int, backends: Backends) -> Instance:
+    """Start one `python -m storefront serve` (its JSON log lines on the cluster's stdout)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "storefront", "serve"]
+    child = Child(f"instance {number}", argv, env=instance_env(settings, number, port, backends))
+    child.start()
+    return Instance(number, port, child)
+
+
+def wait_healthy(instance: Instance, stop: threading.Event, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until the instance's `/health` answers 200; ChildError if it exits or takes too long,
+    KeyboardInterrupt if the cluster is told to stop meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        if not instance.child.alive():
+            raise ChildError(f"instance {instance.number} exited at start (its log is above)")
+        try:
+            with urllib.request.urlopen(f"{instance.url}/health", timeout=2) as response:  # noqa: S310 - ours
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise ChildError(f"instance {instance.number} was not healthy within {timeout:.0f} s")
+
+
+def describe(settings: Settings, backends: Backends, pgbouncer: PgBouncer, fleet: list[Instance]) -> dict[str, object]:
+    """What runs where (written to DATA_DIR/cluster.json, mode 0600: it holds URLs)."""
+    return {
+        "url": f"http://{settings.host}:{settings.port}",
+        "launcher_pid": os.getpid(),
+        "pgbouncer_port": pgbouncer.port,
+        "database_url": backends.pooled_url,
+        "migrations_database_url": backends.direct_url,
+        "valkey_url": backends.valkey_url,
+        "instances": [{"number": i.number, "port": i.port, "pid": i.child.pid} for i in fleet],
+    }
+
+
+def _write_private(path: Path, document: dict[str, object]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(document, fh, indent=2)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT / SIGTERM (the first one: the stop itself then ignores more)."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        log.info("stopping the cluster", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _stop_fleet(fleet: list[Instance]) -> None:
+    """Drain every instance at once (each its own SIGTERM, once), then wait for them all."""
+    for instance in fleet:
+        instance.child.terminate()
+    for instance in fleet:
+        instance.child.stop(timeout=30)
+
+
+def _watch(stop: threading.Event, nginx: Nginx, pgbouncer: PgBouncer, fleet: list[Instance]) -> int:
+    """Until stopped: 1 as soon as nginx or PgBouncer dies; a dead instance is only reported
+    (nginx routes around it)."""
+    reported: set[int] = set()
+    while not stop.wait(0.5):
+        for name, child in (("nginx", nginx.child), ("pgbouncer", pgbouncer.child)):
+            if child is None or not child.alive():
+                log.error("a cluster server died; stopping the cluster", extra={"server": name})
+                return 1
+        for instance in fleet:
+            if instance.number not in reported and not instance.child.alive():
+                reported.add(instance.number)
+                log.warning("an instance stopped; nginx routes around it", extra={"instance": instance.number})
+    return 0
+
+
+def run_cluster(settings: Settings, instances: int) -> int:
+    """Start the whole topology, serve until SIGINT / SIGTERM, then stop every part of it."""
+    require("pgbouncer", INSTALL_HINT)
+    require("nginx", INSTALL_HINT)
+    data_dir = settings.data_dir
+    lock = take_lock(data_dir)
+    fleet: list[Instance] = []
+    with ExitStack() as stack, _stop_on_signals() as stop:
+        stack.callback(lock.close)
+        stack.callback(lambda: (data_dir / CLUSTER_FILE).unlink(missing_ok=True))
+        stack.callback(forget_urls, data_dir)
+        postgres, valkey = EmbeddedPostgres(data_dir), EmbeddedValkey(data_dir)
+        stack.callback(postgres.stop)
+        stack.callback(valkey.stop)
+        direct_url = settings.database_url or postgres.start(watch=True)
+        valkey_url = settings.valkey_url or valkey.start()
+        pgbouncer = PgBouncer(data_dir / "pgbouncer", direct_url, free_port())
+        stack.callback(pgbouncer.stop)
+        backends = Backends(direct_url, pgbouncer.start(), valkey_url)
+        save_urls(data_dir, {"database_url": direct_url, "valkey_url": valkey_url})
+        stack.callback(_stop_fleet, fleet)
+        # All at once, as a fleet rolls out: the migrations' advisory lock lets one apply them.
+        fleet += [start_instance(settings, number, backends) for number in range(1, instances + 1)]
+        for instance in fleet:
+            wait_healthy(instance, stop)
+        upstreams = [f"127.0.0.1:{instance.port}" for instance in fleet]
+        nginx = Nginx(
+            data_dir / "nginx", settings.host, settings.port, upstreams, settings.server.header_timeout_seconds
+        )
+        stack.callback(nginx.stop)
+        nginx.start()
+        _write_private(data_dir / CLUSTER_FILE, describe(settings, backends, pgbouncer, fleet))
+        log.info(
+            "cluster serving",
+            extra={
+                "url": f"http://{settings.host}:{settings.port}",
+                "instances": instances,
+                "workers": settings.workers,
+            },
+        )
+        return _watch(stop, nginx, pgbouncer, fleet)
+    return 1  # unreachable: the block returns or raises

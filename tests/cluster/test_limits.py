@@ -1,0 +1,75 @@
+"""Through nginx, two instances keep one set of limits (their buckets live in the one Valkey), and
+the client's address is the one nginx saw, never one the client wrote in X-Forwarded-For."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.cluster import Cluster, from_address, running_cluster
+from tests.support.http import register
+
+pytestmark = pytest.mark.anyio
+LIMIT = 10
+LOGIN_LIMIT = 5
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Cluster]:
+    with running_cluster(2, RATE_LIMIT_PER_MINUTE=str(LIMIT), LOGIN_RATE_LIMIT_PER_MINUTE=str(LOGIN_LIMIT)) as cluster:
+        yield cluster
+
+
+async def _served(cluster: Cluster, number: int) -> float:
+    """Requests instance `number` has answered so far (its /metrics, read directly)."""
+    async with httpx.AsyncClient(base_url=cluster.instance(number)) as client:
+        text = (await client.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("litestar_request_duration_seconds_count") and '"/api/v1/items"' in line
+    )
+
+
+async def test_the_general_limit_holds_across_instances(pair: Cluster) -> None:
+    before = [await _served(pair, 1), await _served(pair, 2)]
+    async with from_address(pair, "127.0.0.11") as client:
+        responses = await asyncio.gather(*(client.get("/api/v1/items") for _ in range(100)))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 429}
+    assert 1 <= statuses.count(200) <= LIMIT
+    after = [await _served(pair, 1), await _served(pair, 2)]
+    assert all(a > b for a, b in zip(after, before, strict=True))  # both instances took a share
+
+
+async def test_the_login_limit_holds_across_instances(pair: Cluster) -> None:
+    async with from_address(pair, "127.0.0.12") as client:
+        user = await register(client)
+    wrong = {"email": user["email"], "password": "not the password"}
+    # 25 addresses × 4 attempts: below the general limit and the per-IP login limit of each address.
+    clients = [from_address(pair, f"127.0.1.{n}") for n in range(1, 26)]
+    try:
+        attempts = [c.post("/api/v1/auth/login", json=wrong) for c in clients for _ in range(4)]
+        statuses = [r.status_code for r in await asyncio.gather(*attempts)]
+    finally:
+        for c in clients:
+            await c.aclose()
+    assert set(statuses) <= {401, 429}
+    assert 1 <= statuses.count(401) <= LOGIN_LIMIT
+
+
+async def test_the_client_address_is_the_one_nginx_saw(pair: Cluster) -> None:
+    async with from_address(pair, "127.0.0.21") as client:
+        # A new forged address each time: were any believed, each would be a fresh bucket.
+        forged = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(LIMIT + 4)]
+        statuses = [(await client.get("/api/v1/items", headers=headers)).status_code for headers in forged]
+    assert set(statuses) == {200, 429}
+    assert statuses.count(200) <= LIMIT  # one bucket: 127.0.0.21's
+    async with from_address(pair, "127.0.0.22") as other:
+        assert (await other.get("/api/v1/items")).status_code == 200  # not nginx's own address either
+    clients = {line.get("client") for line in pair.lines() if line.get("path") == "/api/v1/items"}
+    assert {"127.0.0.21", "127.0.0.22"} <= clients
+    assert not any(str(client).startswith("198.51.100.") for client in clients)
