@@ -91,8 +91,9 @@ def mail_delivery(state: AppState) -> Delivery | None:
     if transport is None:
         log.warning("SMTP_URL is unset: mail waits in the outbox until a worker with a relay sends it")
         return None
-    assert settings.database_url, "DATABASE_URL is resolved by the launcher or the tests"
-    return Delivery(state.db, settings.mail, emails.renderer(settings), transport, listen_dsn=settings.database_url)
+    listen_dsn = settings.direct_database_url  # LISTEN needs a session: never through a transaction pooler
+    assert listen_dsn, "DATABASE_URL is resolved by the launcher or the tests"
+    return Delivery(state.db, settings.mail, emails.renderer(settings), transport, listen_dsn=listen_dsn)
 
 
 def background_tasks(state: AppState) -> list[Coroutine[Any, Any, None]]:

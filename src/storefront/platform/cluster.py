@@ -29,6 +29,8 @@ from pathlib import Path
 from storefront.platform.children import Child, ChildError, free_port, require
 from storefront.platform.datadir import forget_urls, save_urls, take_lock
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
+from storefront.platform.launcher import smtp_url
+from storefront.platform.mail import MAIL_DIR, MailSink
 from storefront.platform.nginx import UPSTREAM_SOURCE, Nginx
 from storefront.platform.pgbouncer import INSTALL_HINT, PgBouncer
 from storefront.platform.settings import Settings
@@ -59,6 +61,7 @@ class Backends:
     direct_url: str
     pooled_url: str
     valkey_url: str
+    smtp_url: str | None = None
 
 
 def instance_env(settings: Settings, number: int, port: int, backends: Backends) -> dict[str, str]:
@@ -76,6 +79,9 @@ def instance_env(settings: Settings, number: int, port: int, backends: Backends)
         "SECRET_KEY": settings.auth.secret_key,
         "TRUSTED_PROXIES": UPSTREAM_SOURCE,
         "PYTHONUNBUFFERED": "1",
+        # Links in mail point at nginx, not at the instance; one sink (or relay) for the cluster.
+        "PUBLIC_BASE_URL": settings.mail.public_base_url or "",
+        **({"SMTP_URL": backends.smtp_url} if backends.smtp_url else {}),
     }
 
 
@@ -185,7 +191,9 @@ def run_cluster(settings: Settings, instances: int) -> int:
         valkey_url = settings.valkey_url or valkey.start()
         pgbouncer = PgBouncer(data_dir / "pgbouncer", direct_url, free_port())
         stack.callback(pgbouncer.stop)
-        backends = Backends(direct_url, pgbouncer.start(), valkey_url)
+        sink = MailSink(data_dir / MAIL_DIR)
+        stack.callback(sink.stop)
+        backends = Backends(direct_url, pgbouncer.start(), valkey_url, smtp_url(settings, sink))
         save_urls(data_dir, {"database_url": direct_url, "valkey_url": valkey_url})
         stack.callback(_stop_fleet, fleet)
         # All at once, as a fleet rolls out: the migrations' advisory lock lets one apply them.

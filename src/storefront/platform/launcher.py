@@ -134,7 +134,7 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     return process.wait()
 
 
-def _smtp_url(settings: Settings, sink: MailSink) -> str | None:
+def smtp_url(settings: Settings, sink: MailSink) -> str | None:
     """SMTP_URL; without it (never in production), the local sink's: mail lands in DATA_DIR/mail/."""
     mail = settings.mail
     if mail.smtp_url or mail.mail_disabled:
@@ -158,7 +158,7 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
     try:
         db_url = settings.database_url or postgres.start(watch=True)
         valkey_url = settings.valkey_url or valkey.start()
-        smtp_url = _smtp_url(settings, sink)
+        relay_url = smtp_url(settings, sink)
         save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
         direct_url = settings.migrations_database_url or db_url
         applied = asyncio.run(apply_migrations(direct_url))
@@ -171,7 +171,7 @@ def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
             "SECRET_KEY": settings.auth.secret_key,
             "DATA_DIR": str(settings.data_dir.resolve()),
             "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings)),
-            **({"SMTP_URL": smtp_url} if smtp_url else {}),
+            **({"SMTP_URL": relay_url} if relay_url else {}),
         }
         if not settings.metrics_enabled:
             log.warning("METRICS_TOKEN is unset: /metrics is off (in production it needs a token)")
