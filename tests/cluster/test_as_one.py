@@ -193,3 +193,21 @@ async def test_an_instance_stopped_under_load_costs_no_errors(pair: Cluster) -> 
         assert set(load.statuses) <= {200, 201}, load.statuses
         await _nothing_lost(pair, load)
         assert (await client.get("/health/ready")).status_code == 200  # the other one serves on
+
+
+async def test_mail_from_both_instances_lands_once_in_the_clusters_sink(pair: Cluster) -> None:
+    """Every instance's delivery loop races for the same outbox: each message arrives once, in the
+    one sink `just mail` reads, with its link pointing at nginx."""
+    from storefront.platform.mail import stored_mail
+
+    async with clients(pair.instance(1), pair.instance(2)) as (a, b):
+        emails = [f"mail{n}-{time.monotonic_ns()}@example.com" for n in range(10)]
+        await asyncio.gather(*(register(a if n % 2 else b, email) for n, email in enumerate(emails)))
+    deadline = time.monotonic() + 20
+    while len([m for m in stored_mail(pair.data_dir / "mail", 1000) if m.to in emails]) < len(emails):
+        assert time.monotonic() < deadline, "the welcome messages did not all arrive"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    mine = [m for m in stored_mail(pair.data_dir / "mail", 1000) if m.to in emails]
+    assert sorted(m.to for m in mine) == sorted(emails)
+    assert all(m.link and m.link.startswith(f"http://localhost:{pair.port}/verify-email?token=") for m in mine)
