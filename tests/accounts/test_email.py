@@ -6,28 +6,19 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.support.http import PASSWORD, assert_problem, bearer, login, register
 from tests.support.mail import Mailbox, html_of, text_of, token_in
 from tests.support.services import Services, serving
+from tests.support.shop import sql
 
 pytestmark = pytest.mark.anyio
 AUTH = "/api/v1/auth"
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-async def _rows(services: Services, sql: str, *args: Any) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(services.database_url)
-    try:
-        return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    finally:
-        await connection.close()
 
 
 async def _signed_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
@@ -56,11 +47,13 @@ async def test_register_sends_exactly_one_welcome_message_whose_link_verifies_th
     assert message["Subject"] == "Welcome to Test Shop: please confirm your email"
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
-    (outbox_id,) = [row["id"] for row in await _rows(services, "SELECT id FROM outbox")]
+    (outbox_id,) = [row["id"] for row in await sql(services.database_url, "SELECT id FROM outbox")]
     assert message["Message-ID"] == f"<{outbox_id}@example.com>"
     assert "http://localhost:8000/verify-email?token=" in text_of(message)
     token = token_in(message)
-    assert await _rows(services, "SELECT 1 FROM email_tokens WHERE token_hash = sha256($1::text::bytea)", token)
+    assert await sql(
+        services.database_url, "SELECT 1 FROM email_tokens WHERE token_hash = sha256($1::text::bytea)", token
+    )
 
     assert (await mail_client.post(f"{AUTH}/verify-email", json={"token": token})).status_code == 204
     me = await mail_client.get(ME, headers=await _signed_in(mail_client, "ada@example.com"))
@@ -80,8 +73,8 @@ async def test_a_rolled_back_registration_sends_nothing(
     assert_problem(await mail_client.post(f"{AUTH}/register", json=body), 409, "conflict")
     await asyncio.sleep(0.3)
     assert len(mailbox.messages) == 1
-    assert len(await _rows(services, "SELECT 1 FROM outbox")) == 1
-    assert len(await _rows(services, "SELECT 1 FROM email_tokens")) == 1
+    assert len(await sql(services.database_url, "SELECT 1 FROM outbox")) == 1
+    assert len(await sql(services.database_url, "SELECT 1 FROM email_tokens")) == 1
 
 
 async def test_user_text_is_escaped_in_the_html_part(mail_client: httpx.AsyncClient, mailbox: Mailbox) -> None:
@@ -134,7 +127,7 @@ async def test_a_link_for_a_former_address_does_not_verify_the_new_one(
     (welcome,) = await mailbox.wait_for(1)
     headers = await _signed_in(mail_client, "first@example.com")
     # Bypass the service (which retires the old link) to check the last line: the address must match.
-    await _rows(services, "UPDATE users SET email = 'second@example.com' WHERE email = 'first@example.com'")
+    await sql(services.database_url, "UPDATE users SET email = 'second@example.com' WHERE email = 'first@example.com'")
     response = await mail_client.post(f"{AUTH}/verify-email", json={"token": token_in(welcome)})
     assert_problem(response, 422, "validation-error")
     assert (await mail_client.get(ME, headers=headers)).json()["email_verified"] is False
@@ -230,8 +223,8 @@ async def test_an_expired_reset_link_is_refused(
     await register(mail_client, "late@example.com")
     await mailbox.wait_for(1)
     token = await _reset_token(mail_client, mailbox, "late@example.com")
-    await _rows(
-        services,
+    await sql(
+        services.database_url,
         "UPDATE email_tokens SET created_at = now() - interval '31 minutes', expires_at = now() - interval '1 minute'",
     )
     body = {"token": token, "new_password": NEW_PASSWORD}
@@ -246,7 +239,7 @@ async def test_reset_of_a_deactivated_account_is_refused_and_sends_nothing(
     await register(mail_client, "gone@example.com")
     await mailbox.wait_for(1)
     token = await _reset_token(mail_client, mailbox, "gone@example.com")
-    await _rows(services, "UPDATE users SET is_active = false WHERE email = 'gone@example.com'")
+    await sql(services.database_url, "UPDATE users SET is_active = false WHERE email = 'gone@example.com'")
     body = {"token": token, "new_password": NEW_PASSWORD}
     assert_problem(await mail_client.post(f"{AUTH}/password-reset/confirm", json=body), 422, "validation-error")
     assert (await mail_client.post(f"{AUTH}/password-reset", json={"email": "gone@example.com"})).status_code == 202

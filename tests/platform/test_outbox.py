@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -24,22 +23,15 @@ from tests.support.fixtures import MAIL_ENV
 from tests.support.http import register
 from tests.support.mail import Mailbox
 from tests.support.services import SRC, Services, live_server, make_settings, serving
+from tests.support.shop import sql
 
 pytestmark = pytest.mark.anyio
 
 
-async def _fetch(services: Services, sql: str, *args: Any) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(services.database_url)
-    try:
-        return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    finally:
-        await connection.close()
-
-
 async def _enqueue(services: Services, count: int) -> list[str]:
     """Queue `count` notices in one transaction (as a service would); their outbox ids."""
-    rows = await _fetch(
-        services,
+    rows = await sql(
+        services.database_url,
         "INSERT INTO outbox (kind, recipient, payload) "
         "SELECT 'password_changed', 'bulk' || n || '@example.com', '{\"name\": \"Bulk\"}' "
         "FROM generate_series(1, $1) AS n RETURNING id",
@@ -66,7 +58,7 @@ async def test_mail_waits_while_the_relay_is_down_and_arrives_once_when_it_is_ba
     for n in range(3):
         await register(mail_client, f"patient{n}@example.com")
     await asyncio.sleep(0.5)
-    pending = await _fetch(services, "SELECT attempts, last_error FROM outbox WHERE sent_at IS NULL")
+    pending = await sql(services.database_url, "SELECT attempts, last_error FROM outbox WHERE sent_at IS NULL")
     assert len(pending) == 3
     assert all(row["attempts"] >= 2 and row["last_error"] for row in pending)
     assert (await mail_client.get("/health/ready")).json()["status"] == "ok"  # mail delay is not unreadiness
@@ -75,8 +67,8 @@ async def test_mail_waits_while_the_relay_is_down_and_arrives_once_when_it_is_ba
     await mailbox.wait_for(3)
     await asyncio.sleep(0.5)
     ids = sorted(_message_ids(mailbox))
-    assert ids == sorted(str(row["id"]) for row in await _fetch(services, "SELECT id FROM outbox"))
-    sent = await _fetch(services, "SELECT 1 FROM outbox WHERE sent_at IS NOT NULL AND last_error IS NULL")
+    assert ids == sorted(str(row["id"]) for row in await sql(services.database_url, "SELECT id FROM outbox"))
+    sent = await sql(services.database_url, "SELECT 1 FROM outbox WHERE sent_at IS NOT NULL AND last_error IS NULL")
     assert len(sent) == 3
 
 
@@ -122,7 +114,7 @@ async def test_a_worker_killed_mid_send_leaves_the_message_to_another(
         worker.send_signal(signal.SIGKILL)
         worker.wait()
     mailbox.recorder.release()
-    (row,) = await _fetch(services, "SELECT attempts, sent_at FROM outbox")
+    (row,) = await sql(services.database_url, "SELECT attempts, sent_at FROM outbox")
     assert (row["attempts"], row["sent_at"]) == (1, None)
 
     async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV):  # a survivor picks it up when the lease ends
@@ -132,7 +124,7 @@ async def test_a_worker_killed_mid_send_leaves_the_message_to_another(
 
 
 async def _sent(services: Services, outbox_id: str) -> bool:
-    rows = await _fetch(services, "SELECT 1 FROM outbox WHERE id = $1 AND sent_at IS NOT NULL", outbox_id)
+    rows = await sql(services.database_url, "SELECT 1 FROM outbox WHERE id = $1 AND sent_at IS NOT NULL", outbox_id)
     return bool(rows)
 
 
@@ -141,7 +133,7 @@ async def test_a_permanent_refusal_fails_at_once(services: Services, mailbox: Ma
     async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV):
         await _enqueue(services, 1)
         await _until(lambda: _failed(services))
-    (row,) = await _fetch(services, "SELECT attempts, last_error FROM outbox")
+    (row,) = await sql(services.database_url, "SELECT attempts, last_error FROM outbox")
     assert row["attempts"] == 1
     assert "550" in row["last_error"]
 
@@ -154,7 +146,7 @@ async def test_temporary_failures_retry_until_the_limit_then_fail(
         await _enqueue(services, 1)
         await _until(lambda: _failed(services))
         metrics = (await client.get("/metrics")).text
-    (row,) = await _fetch(services, "SELECT attempts, last_error FROM outbox")
+    (row,) = await sql(services.database_url, "SELECT attempts, last_error FROM outbox")
     assert row["attempts"] == 3
     assert "451" in row["last_error"]
     assert 'storefront_mail_failed_total{kind="password_changed"}' in metrics
@@ -162,14 +154,14 @@ async def test_temporary_failures_retry_until_the_limit_then_fail(
 
 
 async def _failed(services: Services) -> bool:
-    return bool(await _fetch(services, "SELECT 1 FROM outbox WHERE failed_at IS NOT NULL"))
+    return bool(await sql(services.database_url, "SELECT 1 FROM outbox WHERE failed_at IS NOT NULL"))
 
 
 async def test_metrics_show_pending_mail_and_its_age(services: Services, mailbox: Mailbox, clean: None) -> None:
     mailbox.stop()
     async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV) as client:
         await _enqueue(services, 2)
-        await _fetch(services, "UPDATE outbox SET created_at = now() - interval '90 seconds'")
+        await sql(services.database_url, "UPDATE outbox SET created_at = now() - interval '90 seconds'")
         await asyncio.sleep(0.3)
         text = (await client.get("/metrics")).text
     pending = [line for line in text.splitlines() if line.startswith("storefront_mail_pending")]
@@ -187,7 +179,7 @@ async def test_mail_disabled_drops_messages_without_sending(services: Services, 
 
 
 async def _all_sent(services: Services) -> bool:
-    return not await _fetch(services, "SELECT 1 FROM outbox WHERE sent_at IS NULL")
+    return not await sql(services.database_url, "SELECT 1 FROM outbox WHERE sent_at IS NULL")
 
 
 def test_retry_delays_grow_exponentially_with_jitter_up_to_the_cap() -> None:
