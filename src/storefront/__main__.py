@@ -134,7 +134,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the command; errors are one clear line."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["psql"]:  # the rest is psql's own, options included (`just psql -At -c '…'`)
+        args = _parser().parse_args(["psql"])
+        args.rest = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+    else:
+        args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 import storefront
-from tests.support.services import free_port
+from tests.support.services import Services, free_port
 
 SRC = str(Path(storefront.__file__).resolve().parents[1])
 ADMIN = ("root@example.com", "launcher password")
@@ -246,3 +246,18 @@ async def _load_across_sigterm(base: str, token: str, server: subprocess.Popen[b
     server.send_signal(signal.SIGTERM)
     await asyncio.gather(*tasks)
     return outcomes
+
+
+def test_psql_takes_psql_options(
+    services: Services, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: `just psql -c "…"` was refused (argparse took `-c` for one of its own options)."""
+    from storefront.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", services.database_url)
+    monkeypatch.setenv("DATA_DIR", str(services.root / "psql-data"))
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    assert main(["psql", "-At", "-c", "SELECT 40 + 2"]) == 0
+    assert capfd.readouterr().out.strip() == "42"
+    assert main(["psql", "--", "-At", "-c", "SELECT 'two dashes'"]) == 0
+    assert capfd.readouterr().out.strip() == "two dashes"
