@@ -301,3 +301,27 @@ async def test_a_stopping_worker_ends_its_delivery_loop_even_if_a_send_swallowed
         assert done, "the delivery loop never stopped"
     finally:
         await db.close()
+
+
+async def test_an_unreachable_relay_ends_the_pass_after_one_batch(
+    services: Services, mailbox: Mailbox, clean: None
+) -> None:
+    """One failed connect ends the pass: the other due messages keep their place instead of each
+    batch waiting out the connect timeout of a relay that is not there."""
+    from storefront.accounts import emails
+    from storefront.platform.db import Database
+    from storefront.platform.outbox import transport_for
+
+    mailbox.stop()
+    settings = make_settings(services, SMTP_URL=mailbox.url, **MAIL_ENV)
+    transport = transport_for(settings.mail)
+    assert transport is not None
+    db = await Database(settings).open()
+    try:
+        delivery = Delivery(db, settings.mail, emails.renderer(settings), transport, listen_dsn=services.database_url)
+        await _enqueue(services, 25)
+        assert await delivery.deliver_due() == 0
+    finally:
+        await db.close()
+    attempts = [row["attempts"] for row in await sql(services.database_url, "SELECT attempts FROM outbox")]
+    assert sorted(attempts) == [0] * 15 + [1] * 10

@@ -185,15 +185,18 @@ class Delivery:
                 await listener
 
     async def deliver_due(self) -> int:
-        """Claim one batch of due messages and try each; how many were claimed."""
+        """Claim one batch of due messages and try each; how many were claimed, or 0 when the relay
+        could not be reached (the pass ends there: other due messages keep their place, rather than
+        each batch waiting out the connect timeout of an unreachable relay in turn)."""
         async with self.db.transaction() as conn:
             rows = await Q.claim_due(conn, self.batch, self.lease_seconds)
         messages = [OutboxMessage.from_row(row) for row in rows]
-        if messages:
-            await self._send_all(messages)
+        if messages and not await self._send_all(messages):
+            return 0
         return len(messages)
 
-    async def _send_all(self, messages: Sequence[OutboxMessage]) -> None:
+    async def _send_all(self, messages: Sequence[OutboxMessage]) -> bool:
+        """Send a claimed batch on one session; False when no session could be opened."""
         deadline = time.monotonic() + self.lease_seconds - 2 * self.timeout
         pending = list(messages)
         try:
@@ -202,12 +205,14 @@ class Delivery:
                     if time.monotonic() > deadline:
                         for message in pending:  # their lease would run out mid-send: due again now
                             await self.db_execute(Q.retry_later, message.id, 0.0, "lease ran out before its turn")
-                        return
+                        return True
                     await self._send_one(send, pending.pop(0))
         except SendError as exc:  # no session: every message not yet tried waits for a retry
             log.warning("mail relay unavailable", extra={"error": str(exc), "messages": len(pending)})
             for message in pending:
                 await self._retry_or_fail(message, str(exc))
+            return False
+        return True
 
     async def _send_one(self, send: Sender, message: OutboxMessage) -> None:
         try:
