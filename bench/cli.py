@@ -31,7 +31,6 @@ from bench.infra import (
     StartFailed,
     clean_environment,
     ensure_venv,
-    free_port,
     granian_command,
     process_cpu_seconds,
     uvicorn_command,
@@ -41,7 +40,7 @@ from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WO
 from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, Seeded, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 from storefront.accounts.tokens import AUDIENCE, ISSUER
-from storefront.platform.children import ChildError
+from storefront.platform.children import ChildError, free_port
 from storefront.platform.pgbouncer import PgBouncer
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

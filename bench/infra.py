@@ -9,7 +9,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,13 +36,6 @@ SERVICE_VARIABLES = frozenset([*variable_names(), "PROMETHEUS_MULTIPROC_DIR"])
 
 class StartFailed(RuntimeError):
     """A server did not become ready; the message carries the end of its log."""
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_environment(**values: str) -> dict[str, str]:

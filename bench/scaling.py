@@ -21,9 +21,9 @@ from bench.cli import (
     Options,
     _settings,
 )
-from bench.infra import Server, StartFailed, clean_environment, free_port, granian_command
+from bench.infra import Server, StartFailed, clean_environment, granian_command
 from bench.report import Row
-from storefront.platform.children import ChildError
+from storefront.platform.children import ChildError, free_port
 from storefront.platform.nginx import Nginx
 
 STOREFRONT_X = "storefront×{n}"

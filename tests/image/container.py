@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from storefront.platform.children import free_port
 from tests.image.engine import TAG, Engine
 
 READY_TIMEOUT = 30.0
@@ -43,13 +43,6 @@ class Process:
     uid: int
     state: str
     command: str
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

