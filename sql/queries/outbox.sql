@@ -40,15 +40,12 @@ UPDATE outbox
 SET failed_at = now(), last_error = $2
 WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL;
 
--- name: next_due_in
--- Seconds until the next pending message is due (0 when one is due now), NULL when none is pending.
-SELECT greatest(0, extract(epoch FROM min(due_at) - now()))::float8
-FROM outbox
-WHERE sent_at IS NULL AND failed_at IS NULL;
-
 -- name: pending_stats
+-- Messages neither sent nor failed: how many, the oldest one's age, and the seconds until the next
+-- one is due (0 when one is due now; NULL when none is pending).
 SELECT count(*) AS pending,
-       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds,
+       greatest(0, extract(epoch FROM min(due_at) - now()))::float8 AS next_due_in
 FROM outbox
 WHERE sent_at IS NULL AND failed_at IS NULL;
 

@@ -56,7 +56,6 @@ class OutboxQueries(Queries, file="outbox"):
     mark_sent: Execute[UUID]
     retry_later: Execute[UUID, float, str]
     mark_failed: Execute[UUID, str]
-    next_due_in: Value[()]
     pending_stats: Rows[()]
     purge: Execute[int, int, int]
 
@@ -268,9 +267,9 @@ class Delivery:
         """Refresh the gauges (after every pass: passes follow mail, and the poll); seconds to sleep."""
         async with self.db.acquire() as conn:
             (stats,) = await Q.pending_stats(conn)
-            PENDING.set(stats["pending"])
-            OLDEST.set(stats["oldest_age_seconds"])
-            due_in = await Q.next_due_in(conn)
+        PENDING.set(stats["pending"])
+        OLDEST.set(stats["oldest_age_seconds"])
+        due_in = stats["next_due_in"]
         return self.poll_seconds if due_in is None else min(self.poll_seconds, max(due_in, 0.05))
 
     async def _listen(self) -> None:
