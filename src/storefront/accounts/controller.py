@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
@@ -37,6 +37,7 @@ from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
+from storefront.web.routes import delete, get, patch, post
 from storefront.web.schemas import LINE, Page
 from storefront.web.state import AppState, AppStateDep, AuthSettingsDep, DatabaseDep
 

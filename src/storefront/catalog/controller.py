@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -19,6 +19,7 @@ from storefront.web.conventions import DEFAULT_PAGE_SIZE
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
+from storefront.web.routes import delete, get, patch, post
 from storefront.web.schemas import LINE, Page
 from storefront.web.state import AppStateDep, DatabaseDep
 

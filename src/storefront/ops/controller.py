@@ -6,7 +6,7 @@ import asyncio
 import hmac
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
@@ -19,6 +19,7 @@ from storefront.platform.datadir import is_draining
 from storefront.platform.db import Database
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.openapi import REDOC
+from storefront.web.routes import get
 from storefront.web.state import AppState, AppStateDep
 
 DB_CHECK_TIMEOUT = 1.5

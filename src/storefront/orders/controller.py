@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -23,6 +23,7 @@ from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.problems import render_problem
 from storefront.web.responses import Encoded
+from storefront.web.routes import get, post
 from storefront.web.schemas import Page
 from storefront.web.state import AppStateDep, DatabaseDep
 
