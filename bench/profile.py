@@ -14,18 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.infra import ROOT
+
 RATE_HZ = 250
-# Whose code a sampled frame is in, by its file's path: the first rule that matches wins.
-LAYERS = (
-    ("storefront", ("/storefront/",)),
-    ("bench app", ("/bench/",)),
-    ("litestar", ("/litestar/",)),
-    ("asyncpg", ("/asyncpg/",)),
-    ("valkey", ("/valkey/",)),
-    ("granian", ("/granian/",)),
-    ("asyncio", ("/asyncio/", "/uvloop/")),
-    ("third-party", ("/site-packages/",)),
-)
+# Whose code a sampled frame is in. Installed packages by their name after `site-packages/` (the
+# checkout's own folder may be called anything, `storefront` included); then this repository's
+# code by its path; the rest is the standard library (asyncio apart).
+PACKAGES = {"litestar": "litestar", "asyncpg": "asyncpg", "valkey": "valkey", "granian": "granian", "uvloop": "asyncio"}
+SOURCES = ((ROOT / "src" / "storefront", "storefront"), (ROOT / "bench", "bench app"))
 STDLIB = "stdlib"
 TOP = 12
 
@@ -43,11 +39,14 @@ def py_spy() -> str:
 
 
 def layer_of(filename: str) -> str:
-    """The layer whose code `filename` is."""
-    for name, markers in LAYERS:
-        if any(marker in filename for marker in markers):
+    """The layer whose code `filename` (an absolute path) is."""
+    _, installed, inside = filename.rpartition("/site-packages/")
+    if installed:
+        return PACKAGES.get(inside.split("/", 1)[0], "third-party")
+    for folder, name in SOURCES:
+        if filename.startswith(f"{folder}/"):
             return name
-    return STDLIB
+    return "asyncio" if "/asyncio/" in filename else STDLIB
 
 
 def parse_frame(frame: str) -> tuple[str, str]:

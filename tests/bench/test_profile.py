@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 from bench.cli import parse_args
+from bench.infra import ROOT
 from bench.profile import Profile, Recorder, layer_of
 
 SITE = "/venv/lib/python3.11/site-packages"
 RAW = f"""\
 run (/usr/lib/python3.11/asyncio/runners.py:1);__call__ ({SITE}/litestar/app.py:2) 3
-run (/usr/lib/python3.11/asyncio/runners.py:1);handle (/app/src/storefront/web/context.py:3) 5
+run (/usr/lib/python3.11/asyncio/runners.py:1);handle ({ROOT}/src/storefront/web/context.py:3) 5
 run (/usr/lib/python3.11/asyncio/runners.py:1);_do_execute ({SITE}/asyncpg/connection.py:4) 2
 garbage without a count
 """
@@ -21,8 +22,9 @@ garbage without a count
 
 def test_frames_belong_to_the_layer_of_their_file() -> None:
     assert layer_of(f"{SITE}/litestar/routes/http.py") == "litestar"
-    assert layer_of("/app/src/storefront/catalog/service.py") == "storefront"
-    assert layer_of("/repo/bench/ceiling.py") == "bench app"
+    assert layer_of(f"{ROOT}/src/storefront/catalog/service.py") == "storefront"
+    assert layer_of(f"{ROOT}/bench/ceiling.py") == "bench app"
+    assert layer_of("/usr/lib/python3.11/asyncio/events.py") == "asyncio"
     assert layer_of(f"{SITE}/uvloop/__init__.py") == "asyncio"
     assert layer_of(f"{SITE}/msgspec/__init__.py") == "third-party"
     assert layer_of("/usr/lib/python3.11/copy.py") == "stdlib"
@@ -57,3 +59,10 @@ def test_a_recording_of_a_busy_process_finds_its_function(tmp_path: Path) -> Non
     assert profile.samples > 0
     assert any("spin" in name for name in profile.functions)
     assert (tmp_path / "busy.collapsed.txt").read_text()
+
+
+def test_a_checkout_in_a_folder_named_storefront_still_splits_by_package() -> None:
+    venv = "/home/someone/storefront/.venv/lib/python3.11/site-packages"
+    assert layer_of(f"{venv}/litestar/routes/http.py") == "litestar"
+    assert layer_of(f"{venv}/asyncpg/connection.py") == "asyncpg"
+    assert layer_of("/home/someone/storefront/bench/ceiling.py") != "storefront"
