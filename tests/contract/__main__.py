@@ -66,7 +66,7 @@ def _relay(command: list[str], tally: Tally) -> int:
 
 def _schemathesis(base: str, examples: int, seed: int | None, tally: Tally, *extra: str) -> int:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
+        sys.executable, "-m", "tests.contract.schemathesis_cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
         "--checks", CHECKS,
         "--phases", PHASES,
         "--max-examples", str(examples),
