@@ -11,21 +11,23 @@ import msgspec
 from msgspec import Meta
 
 from storefront.errors import invalid
-from storefront.web.schemas import FORBIDDEN_IN_LINE, LINE, NAME, RequestStruct, ResponseStruct
+from storefront.platform.mail import MAX_ADDRESS_LENGTH, addr_spec_pattern
+from storefront.web.schemas import FORBIDDEN_IN_LINE, NAME, RequestStruct, ResponseStruct
 
-_LOCAL = rf"[^@\s{FORBIDDEN_IN_LINE}]+"
-EMAIL_PATTERN = rf"^ *{_LOCAL}@{_LOCAL}\.{_LOCAL} *$(?!\n)"
+# One plain address (`local@domain.tld`): no display name, list, group, quoting or comment, so it
+# is exactly one recipient (see `platform.mail`, which refuses anything else again when sending).
+EMAIL_PATTERN = rf"^ *{addr_spec_pattern(FORBIDDEN_IN_LINE)} *$(?!\n)"
 Email = Annotated[
     str,
     Meta(
-        min_length=3,
-        max_length=254,
+        min_length=5,
+        max_length=MAX_ADDRESS_LENGTH,
         pattern=EMAIL_PATTERN,
-        description="Trimmed, NFC-normalised and lower-cased; unique.",
+        description='One plain address, `local@domain.tld` (none of `, ; : < > " ( ) [ ] \\` or spaces): '
+        "trimmed, NFC-normalised and lower-cased; unique.",
         examples=["ada@example.com"],
     ),
 ]
-LoginEmail = Annotated[str, Meta(max_length=254, pattern=LINE, description="The account's email.")]
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 Password = Annotated[
     str,
@@ -80,7 +82,7 @@ class RegisterIn(RequestStruct):
 class LoginForm(RequestStruct):
     """The OAuth2 password grant form, as Swagger UI's Authorize sends it."""
 
-    username: LoginEmail
+    username: Email
     password: AnyPassword
     grant_type: Literal["password"] = "password"
     scope: str = ""
@@ -91,7 +93,7 @@ class LoginForm(RequestStruct):
 class LoginIn(RequestStruct):
     """Email and password as JSON (the OAuth2 password form is accepted too)."""
 
-    email: LoginEmail
+    email: Email
     password: AnyPassword
 
     def __post_init__(self) -> None:

@@ -48,6 +48,41 @@ class Sender(Protocol):
     async def __call__(self, message: EmailMessage) -> None: ...
 
 
+MAX_ADDRESS_LENGTH = 254  # RFC 5321's 256-octet path, less its angle brackets
+ADDRESS_SPECIALS = r'@\s,;:<>"()\[\]\\'
+"""What no part of a plain address may hold: whitespace, and the characters that would make it a
+display name (`a <b@x>`), a list (`a@x, b@y`), a group, a quoted string, a comment or a literal."""
+
+
+def addr_spec_pattern(also_refused: str = "") -> str:
+    """`local@domain.tld`, no part holding ADDRESS_SPECIALS or `also_refused` (a regex class body)."""
+    part = rf"[^{ADDRESS_SPECIALS}{also_refused}]+"
+    return rf"{part}@{part}\.{part}"
+
+
+_ADDR_SPEC = re.compile(addr_spec_pattern(r"\x00-\x1f\x7f-\x9f"))
+
+
+def plain_address(text: str) -> str:
+    """`text` if it is one plain address (`local@domain`, see ADDRESS_SPECIALS), else ValueError."""
+    if len(text) > MAX_ADDRESS_LENGTH or _ADDR_SPEC.fullmatch(text) is None:
+        raise ValueError(f"not one plain address: {text!r}")
+    return text
+
+
+def envelope_recipient(message: EmailMessage) -> str:
+    """The one recipient of `message`: its single `To`, which must be one plain address. The envelope
+    is this address and nothing parsed from headers, so `a,victim@x` can never reach two mailboxes
+    nor `a<victim@x>` reach victim@x. SendError (permanent) otherwise."""
+    to = message.get_all("To") or []
+    try:
+        if len(to) != 1:
+            raise ValueError(f"{len(to)} To headers")
+        return plain_address(str(to[0]))
+    except ValueError as exc:
+        raise SendError(f"refused: {exc}", permanent=True) from None
+
+
 @dataclass(frozen=True)
 class SmtpRelay:
     """Where and how to connect, parsed once from SMTP_URL."""
@@ -120,8 +155,9 @@ class SmtpTransport:
             raise _send_error(exc) from exc
 
         async def send(message: EmailMessage) -> None:
+            recipient = envelope_recipient(message)
             try:
-                await client.send_message(message)
+                await client.send_message(message, recipients=[recipient])
             except (aiosmtplib.SMTPException, OSError) as exc:
                 raise _send_error(exc) from exc
 
