@@ -1,9 +1,29 @@
 -- Accounts: users, sessions, refresh tokens. Every block runs as-is in psql with $n filled in.
 
--- name: insert_user
-INSERT INTO users (email, full_name, password_hash, role)
-VALUES ($1, $2, $3, $4)
-RETURNING id, email, email_verified, full_name, role, is_active, created_at, updated_at;
+-- name: register
+-- One statement whether or not the email $1 is taken (the same work and time either way): creates
+-- the customer ($2 name, $3 hash) with a verification token ($4 hash, alive $5 s) and queues the
+-- welcome carrying its nonce ($6), or, when an active account has the email, queues the notice for
+-- its owner instead. The only place registration mail is queued; returns the message's kind.
+WITH created AS (
+    INSERT INTO users (email, full_name, password_hash, role)
+    VALUES ($1, $2, $3, 'customer')
+    ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+    RETURNING id, email
+),
+token AS (
+    INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at)
+    SELECT $4, id, 'verify_email', email, now() + make_interval(secs => $5)
+    FROM created
+)
+INSERT INTO outbox (kind, recipient, payload)
+SELECT 'welcome', email, jsonb_build_object('nonce', $6::text)
+FROM created
+UNION ALL
+SELECT 'account_exists', email, '{}'::jsonb
+FROM users
+WHERE email = $1 AND is_active AND deleted_at IS NULL AND NOT EXISTS (SELECT FROM created)
+RETURNING kind;
 
 -- name: get_user
 SELECT id, email, email_verified, full_name, role, is_active, created_at, updated_at
@@ -74,16 +94,17 @@ SET revoked_at = now()
 WHERE user_id = $1 AND revoked_at IS NULL;
 
 -- name: update_profile
--- A new email is unverified until its link is used; `old_email` is the address before the change.
+-- A new email is unverified until its link is used; `old_email` is the address before the change,
+-- `old_verified` whether it was verified.
 UPDATE users AS u
 SET full_name = coalesce($2, u.full_name),
     email = coalesce($3, u.email),
     email_verified = u.email_verified AND coalesce($3, u.email) = u.email,
     updated_at = now()
-FROM (SELECT email AS old_email FROM users WHERE id = $1) AS before
+FROM (SELECT email AS old_email, email_verified AS old_verified FROM users WHERE id = $1) AS before
 WHERE u.id = $1 AND u.deleted_at IS NULL
 RETURNING u.id, u.email, u.email_verified, u.full_name, u.role, u.is_active, u.created_at, u.updated_at,
-          before.old_email;
+          before.old_email, before.old_verified;
 
 -- name: admin_update_user
 UPDATE users
@@ -181,9 +202,11 @@ RETURNING email, full_name;
 -- name: request_password_reset
 -- One statement whether or not an active account has the email $1 (the same work and time either
 -- way): retires the account's live reset tokens, stores the new one's hash ($2, alive $3 s) and
--- queues the message carrying its nonce ($4). Returns the message id, or no row.
+-- queues the message carrying its nonce ($4), and the owner's name only once the address is
+-- verified (until then it is text whoever registered the address chose). Returns the message id,
+-- or no row.
 WITH target AS (
-    SELECT id, email, full_name
+    SELECT id, email, CASE WHEN email_verified THEN full_name END AS name
     FROM users
     WHERE email = $1 AND is_active AND deleted_at IS NULL
 ),
@@ -198,7 +221,7 @@ token AS (
     FROM target
 )
 INSERT INTO outbox (kind, recipient, payload)
-SELECT 'password_reset', email, jsonb_build_object('name', full_name, 'nonce', $4::text)
+SELECT 'password_reset', email, jsonb_build_object('name', name, 'nonce', $4::text)
 FROM target
 RETURNING id;
 

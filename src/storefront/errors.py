@@ -68,6 +68,10 @@ class Forbidden(DomainError):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+class EmailNotVerified(DomainError):
+    status, slug, title = 403, "email-not-verified", "Email not verified"
+
+
 class NotFound(DomainError):
     status, slug, title = 404, "not-found", "Not found"
 

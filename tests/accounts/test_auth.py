@@ -8,36 +8,67 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from storefront.accounts import service
+from storefront.accounts.security import hash_password
+from storefront.accounts.service import REGISTER_ACCEPTED
 from tests.support.http import PASSWORD, assert_problem, bearer, login, register, unique_email
+from tests.support.shop import sql
 
 pytestmark = pytest.mark.anyio
 AUTH = "/api/v1/auth"
 ME = "/api/v1/users/me"
 
 
-async def test_register_returns_the_user_with_location(client: AsyncTestClient[Any]) -> None:
+async def test_register_answers_202_and_creates_the_user(client: AsyncTestClient[Any]) -> None:
     response = await client.post(
         f"{AUTH}/register", json={"email": "  Ada@Example.COM ", "password": PASSWORD, "full_name": "  Ada  "}
     )
-    assert response.status_code == 201
-    user = response.json()
+    assert response.status_code == 202
+    assert response.json() == {"detail": REGISTER_ACCEPTED.detail}
+    assert "location" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    me = await client.get(ME, headers=bearer((await login(client, "ada@example.com"))["access_token"]))
+    user = me.json()
     assert set(user) == {"id", "email", "email_verified", "full_name", "role", "is_active", "created_at", "updated_at"}
-    assert (user["email"], user["full_name"], user["role"], user["is_active"]) == (
+    assert (user["email"], user["full_name"], user["role"], user["is_active"], user["email_verified"]) == (
         "ada@example.com",
         "Ada",
         "customer",
         True,
+        False,
     )
-    assert response.headers["location"] == f"/api/v1/users/{user['id']}"
-    assert response.headers["cache-control"] == "no-store"
 
 
-async def test_duplicate_email_is_409_case_insensitively(client: AsyncTestClient[Any]) -> None:
-    await register(client, "dup@example.com")
-    response = await client.post(
-        f"{AUTH}/register", json={"email": "DUP@example.com", "password": PASSWORD, "full_name": "B"}
+def _visible(response: Any) -> tuple[int, bytes, dict[str, str]]:
+    """What a client sees of a response, less what differs per request (id, date, timing)."""
+    per_request = {"x-request-id", "date", "server-timing"}
+    return response.status_code, response.content, {k: v for k, v in response.headers.items() if k not in per_request}
+
+
+async def test_a_taken_email_gets_the_same_answer_and_changes_nothing(
+    client: AsyncTestClient[Any], services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS V6.3.8: registration does not tell who has an account (case-insensitively either)."""
+    hashed: list[str] = []
+
+    async def counted(password: str) -> str:
+        hashed.append(password)
+        return await hash_password(password)
+
+    monkeypatch.setattr(service, "hash_password", counted)
+    new = await client.post(
+        f"{AUTH}/register", json={"email": "dup@example.com", "password": PASSWORD, "full_name": "A"}
     )
-    assert_problem(response, 409, "conflict")
+    taken = await client.post(
+        f"{AUTH}/register", json={"email": "DUP@example.com", "password": "another password", "full_name": "B"}
+    )
+    assert _visible(taken) == _visible(new)
+    assert len(hashed) == 2  # the same argon2 work on both paths
+    rows = await sql(services.database_url, "SELECT full_name FROM users")
+    assert [row["full_name"] for row in rows] == ["A"]
+    await login(client, "dup@example.com")  # the owner's password still works, the other one does not
+    wrong = await client.post(f"{AUTH}/login", json={"email": "dup@example.com", "password": "another password"})
+    assert_problem(wrong, 401, "unauthenticated")
 
 
 async def test_register_with_role_is_422_and_creates_nothing(client: AsyncTestClient[Any], services: Any) -> None:
@@ -165,7 +196,5 @@ async def test_documented_full_name_limit_is_the_enforced_one(client: AsyncTestC
     assert len(documented) >= 3  # register, profile update, admin update
     assert set(documented.values()) == {100}
     name = "x" * 100
-    response = await client.post(
-        f"{AUTH}/register", json={"email": unique_email(), "password": PASSWORD, "full_name": name}
-    )
-    assert response.json()["full_name"] == name
+    user = await register(client, full_name=name)
+    assert user["full_name"] == name

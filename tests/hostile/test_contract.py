@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from storefront.accounts.schemas import EMAIL_PATTERN
 from storefront.app import create_app
 from storefront.web.openapi import DOCS_ASSETS_DIR
 from tests.support.http import assert_problem
@@ -115,3 +116,18 @@ async def test_request_schemas_say_what_the_decoder_enforces(client: AsyncTestCl
     assert schemas["ItemUpdate"]["properties"]["price_cents"]["minimum"] == 0
     assert schemas["ItemCreate"]["properties"]["stock"]["minimum"] == 0
     assert schemas["RegisterIn"]["properties"]["full_name"]["maxLength"] == 100
+
+
+async def test_registration_documents_one_answer_and_orders_the_verified_email_rule(
+    client: AsyncTestClient[Any],
+) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    register = paths["/api/v1/auth/register"]["post"]["responses"]
+    assert "202" in register
+    assert not {"201", "409"} & register.keys()  # one answer whether or not the email is taken
+    assert "Location" not in register["202"].get("headers", {})
+    assert "403" in paths["/api/v1/orders"]["post"]["responses"]
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    for name, field in (("RegisterIn", "email"), ("LoginIn", "email"), ("PasswordResetIn", "email")):
+        email = schemas[name]["properties"][field]
+        assert (email["maxLength"], email["pattern"]) == (254, EMAIL_PATTERN), name

@@ -59,10 +59,10 @@ def expect(condition: object, evidence: str) -> None:
 
 
 def register(base: str, email: str, password: str) -> None:
-    """POST /api/v1/auth/register: 201 expected."""
+    """POST /api/v1/auth/register: 202 expected (the same answer whether or not the email is taken)."""
     body = {"email": email, "password": password, "full_name": "Image Test"}
     response = httpx.post(f"{base}/api/v1/auth/register", json=body, timeout=10)
-    expect(response.status_code == 201, f"register answered {response.status_code}: {response.text[:200]}")
+    expect(response.status_code == 202, f"register answered {response.status_code}: {response.text[:200]}")
 
 
 def login(base: str, email: str, password: str) -> str:

@@ -248,7 +248,7 @@ def _register_and_list(services: Services) -> tuple[str, int]:
     """`serve` with SMTP_URL unset, a registration, then `storefront mail`: (its output, the port)."""
     with live_server(services) as server:
         body = {"email": "sink@example.com", "password": "correct horse battery", "full_name": "Sink"}
-        assert httpx.post(f"{server.base}/api/v1/auth/register", json=body, timeout=10).status_code == 201
+        assert httpx.post(f"{server.base}/api/v1/auth/register", json=body, timeout=10).status_code == 202
         deadline = time.monotonic() + 10
         while not list((server.data_dir / "mail").glob("*.eml")):
             assert time.monotonic() < deadline, "no .eml file"

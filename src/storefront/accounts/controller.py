@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response
+from litestar import Controller, Request
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
@@ -79,10 +79,6 @@ def _auth_limits(app_state: AppState) -> AuthLimits:
     return AuthLimits(app_state.limiter, app_state.settings.limits)
 
 
-def _created(user: UserOut) -> Response[UserOut]:
-    return Response(user, status_code=201, headers={"Location": f"/api/v1/users/{user.id}"})
-
-
 class AuthController(Controller):
     """Register, log in, rotate and revoke tokens."""
 
@@ -90,7 +86,7 @@ class AuthController(Controller):
     tags = ["auth"]
     cache_control = NO_STORE
 
-    @post("/register", status_code=201, responses=problems(409, *BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
+    @post("/register", status_code=202, responses=problems(*BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
     async def register(
         self,
         db: DatabaseDep,
@@ -98,9 +94,11 @@ class AuthController(Controller):
         auth_limits: AuthLimitsDep,
         client_ip: ClientIp,
         data: JSONBody[RegisterIn],
-    ) -> Response[UserOut]:
-        """Create a customer account; a welcome message with an email verification link follows."""
-        return _created(await service.register(db, auth, auth_limits, client_ip, data))
+    ) -> Accepted:
+        """Create a customer account: a welcome message with an email verification link follows. The
+        answer is the same 202 when the email already has an account (its owner is told instead), so
+        it reveals nobody's account."""
+        return await service.register(db, auth, auth_limits, client_ip, data)
 
     @post(
         "/login",

@@ -2,6 +2,9 @@
 
 A message's payload holds what it needs to be rendered when it is sent: the recipient's name and,
 for a link, the nonce its token is derived from (`security.email_token`), never the token itself.
+The name is left out of every message to an address not yet verified (the welcome, a verification
+link, the notice of a second registration, and any message to such an address): whoever typed that
+address also chose the name, and our mail must not carry a stranger's text to it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ VERIFY_EMAIL = "verify_email"
 EMAIL_CHANGED = "email_changed"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
+ACCOUNT_EXISTS = "account_exists"
 VERIFY_PATH, RESET_PATH = "/verify-email", "/reset-password"
 VERIFY_TTL_SECONDS = 24 * 3600
 RESET_TTL_SECONDS = 30 * 60
@@ -37,6 +41,12 @@ class Draft:
     link: str | None = None
     action: str = ""
     after: tuple[str, ...] = ()
+
+
+def greeting(payload: Mapping[str, Any]) -> str:
+    """ "Hello Ada," when the payload names the recipient, else "Hello,"."""
+    name = payload.get("name")
+    return f"Hello {name}," if name else "Hello,"
 
 
 def mask_email(address: str) -> str:
@@ -87,6 +97,7 @@ class Drafts:
             EMAIL_CHANGED: self.email_changed,
             PASSWORD_RESET: self.password_reset,
             PASSWORD_CHANGED: self.password_changed,
+            ACCOUNT_EXISTS: self.account_exists,
         }
 
     def link(self, path: str, nonce: str) -> str:
@@ -96,7 +107,7 @@ class Drafts:
     def welcome(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Welcome to {self.shop}: please confirm your email",
-            greeting=f"Hello {payload['name']},",
+            greeting=greeting(payload),
             paragraphs=(
                 f"Welcome to {self.shop}. Please confirm your email address; the link works once, for 24 hours.",
             ),
@@ -108,17 +119,29 @@ class Drafts:
     def verify_email(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Confirm your email address for {self.shop}",
-            greeting=f"Hello {payload['name']},",
+            greeting=greeting(payload),
             paragraphs=("Please confirm this email address for your account; the link works once, for 24 hours.",),
             link=self.link(VERIFY_PATH, payload["nonce"]),
             action="Confirm my email",
             after=("If you did not ask for this, ignore this message.",),
         )
 
+    def account_exists(self, payload: Mapping[str, Any]) -> Draft:
+        return Draft(
+            subject=f"Someone tried to register at {self.shop} with your email",
+            greeting=greeting(payload),
+            paragraphs=(
+                f"Someone just tried to create a {self.shop} account with this email address, which already "
+                "has one. Nothing was changed: no new account was made, and your password stays as it is.",
+                "If it was you, sign in with your password, or reset it from the sign-in page if you forgot it.",
+            ),
+            after=("If it was not you, ignore this message.",),
+        )
+
     def email_changed(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Your {self.shop} email address was changed",
-            greeting=f"Hello {payload['name']},",
+            greeting=greeting(payload),
             paragraphs=(
                 f"The email address of your {self.shop} account was changed to {mask_email(payload['new_email'])}. "
                 "Messages about the account now go there.",
@@ -129,7 +152,7 @@ class Drafts:
     def password_reset(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Reset your {self.shop} password",
-            greeting=f"Hello {payload['name']},",
+            greeting=greeting(payload),
             paragraphs=(
                 "Somebody asked to reset the password of your account. The link below works once, "
                 "for 30 minutes; a newer request replaces it.",
@@ -142,7 +165,7 @@ class Drafts:
     def password_changed(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Your {self.shop} password was changed",
-            greeting=f"Hello {payload['name']},",
+            greeting=greeting(payload),
             paragraphs=(
                 "The password of your account was just reset, and every session signed in to it was signed out.",
                 "If you did not do this, reset your password again at once and contact us by replying to this message.",

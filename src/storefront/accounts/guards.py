@@ -18,7 +18,7 @@ from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import UserOut
 from storefront.accounts.security import decode_access_token
 from storefront.accounts.tokens import DECODED, bearer_token
-from storefront.errors import Forbidden, Unauthenticated
+from storefront.errors import EmailNotVerified, Forbidden, Unauthenticated
 from storefront.web.state import AppState
 
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
@@ -48,6 +48,13 @@ def admin_only(connection: AnyConnection, _: BaseRouteHandler) -> None:
     """After `authenticated`: only admins pass; customers get 403."""
     if not connection.scope["user"].is_admin:
         raise Forbidden("This operation is for admins only.")
+
+
+def email_verified(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    """After `authenticated`: only accounts whose email is verified pass; others get 403
+    `email-not-verified` (so throwaway accounts cannot hold stock, OWASP API6:2023)."""
+    if not connection.scope["user"].user.email_verified:
+        raise EmailNotVerified("Verify your email address first: follow the link we sent to it.")
 
 
 CallerRequest = Request[Caller, Any, Any]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from storefront.platform.sql import Execute, MaybeRow, Queries, Row, Rows, Value
+from storefront.platform.sql import Execute, MaybeRow, Queries, Rows, Value
 
 
 class AccountQueries(Queries, file="accounts"):
     """Users, sessions and refresh tokens."""
 
-    insert_user: Row[str, str, str, str]
+    register: Value[str, str, str, bytes, float, str]
     get_user: MaybeRow[UUID]
     get_credentials: MaybeRow[str]
     get_password_hash: Value[UUID]

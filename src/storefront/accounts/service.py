@@ -43,32 +43,33 @@ BAD_EMAIL_TOKEN = "is invalid, expired or already used"
 RESET_ACCEPTED = Accepted(
     detail="If an account has this email, a link to reset its password is on its way; it works for 30 minutes."
 )
+REGISTER_ACCEPTED = Accepted(
+    detail="Check your inbox: a message about this registration is on its way to the address given."
+)
 VERIFY_PURPOSE, RESET_PURPOSE = "verify_email", "reset_password"
 
 
-async def _queue_verification(
-    conn: asyncpg.Connection, auth: AuthSettings, user: UserOut, kind: str = emails.VERIFY_EMAIL
-) -> None:
+async def _queue_verification(conn: asyncpg.Connection, auth: AuthSettings, user: UserOut) -> None:
     """In the caller's transaction: retire the user's live verification links, store a new one's
-    hash and queue the message that carries it."""
+    hash and queue the message that carries it (no name: the address is not verified yet)."""
     nonce, token_hash = new_email_token(auth.secret_key)
     await Q.retire_email_tokens(conn, user.id, VERIFY_PURPOSE)
     await Q.insert_email_token(conn, token_hash, user.id, VERIFY_PURPOSE, user.email, float(emails.VERIFY_TTL_SECONDS))
-    await enqueue(conn, kind, user.email, {"name": user.full_name, "nonce": nonce})
+    await enqueue(conn, emails.VERIFY_EMAIL, user.email, {"nonce": nonce})
 
 
-async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, data: RegisterIn) -> UserOut:
-    """Create a customer and queue its welcome message (with a verification link) in the same
-    transaction; a taken email (case-insensitively) is 409, and nothing is queued."""
+async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, data: RegisterIn) -> Accepted:
+    """Create a customer and queue its welcome (with a verification link), or, when the email is
+    taken, queue a notice to its owner instead: the same 202 body after the same work (one argon2
+    hash, one statement) either way, so the answer tells nobody who has an account."""
     await limits.before_register(ip)
     password_hash = await hash_password(data.password)
-    try:
-        async with db.transaction() as conn:
-            user = UserOut.from_row(await Q.insert_user(conn, data.email, data.full_name, password_hash, "customer"))
-            await _queue_verification(conn, auth, user, emails.WELCOME)
-    except asyncpg.UniqueViolationError:
-        raise Conflict("An account with this email already exists.") from None
-    return user
+    nonce, token_hash = new_email_token(auth.secret_key)
+    ttl = float(emails.VERIFY_TTL_SECONDS)
+    async with db.transaction() as conn:
+        # The one place registration mail is queued (the welcome or the notice), with the account.
+        await Q.register(conn, data.email, data.full_name, password_hash, token_hash, ttl, nonce)
+    return REGISTER_ACCEPTED
 
 
 async def verify_email(db: Database, token: str) -> None:
@@ -219,7 +220,8 @@ async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: Prof
             if user.email != row["old_email"]:
                 await Q.retire_email_tokens(conn, user.id, RESET_PURPOSE)
                 await _queue_verification(conn, auth, user)
-                notice = {"name": user.full_name, "new_email": user.email}
+                name = user.full_name if row["old_verified"] else None  # see `emails`: no name unverified
+                notice = {"name": name, "new_email": user.email}
                 await enqueue(conn, emails.EMAIL_CHANGED, row["old_email"], notice)
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.") from None
