@@ -1,9 +1,10 @@
 """Realistic data in seconds: users, items, orders with lines — all set-based SQL (`generate_series`).
 
-Every user shares one argon2 hash, computed once with the service's own hasher, of a password the
-bench knows, so any of them can log in for real. Sessions are inserted for the signed-in scenarios
-and their access tokens minted with `storefront.accounts.security.issue_access_token` and the
-SECRET_KEY the service gets. The data files the wrk scripts read are written to `data_dir`.
+Every user has a verified email (placing an order needs one) and shares one argon2 hash, computed
+once with the service's own hasher, of a password the bench knows, so any of them can log in for
+real. Sessions are inserted for the signed-in scenarios and their access tokens minted with
+`storefront.accounts.security.issue_access_token` and the SECRET_KEY the service gets. The data
+files the wrk scripts read are written to `data_dir`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ TOKEN_TTL = 6 * 3600  # the minted tokens outlive any run
 ROLLUP_MIGRATION = MIGRATIONS_DIR / "0003_item_daily_units.sql"
 
 INSERT_USERS = """
-INSERT INTO users (email, full_name, password_hash, created_at, updated_at)
-SELECT 'user' || g || '@bench.example', 'Bench User ' || g, $1::text, t.at, t.at
+INSERT INTO users (email, email_verified, full_name, password_hash, created_at, updated_at)
+SELECT 'user' || g || '@bench.example', true, 'Bench User ' || g, $1::text, t.at, t.at
 FROM generate_series(1, $2::int) AS g,
      LATERAL (SELECT now() - make_interval(mins => g)) AS t (at)
 """

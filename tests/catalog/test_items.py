@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.support.http import assert_problem, customer
+from tests.support.http import assert_problem, customer, verified_customer
 from tests.support.shop import ITEMS, make_item, new_sku, order
 
 pytestmark = pytest.mark.anyio
@@ -158,10 +158,12 @@ async def test_soft_delete(client: AsyncTestClient[Any], admin_headers: dict[str
     assert_problem(await client.post(ITEMS, json=body, headers=admin_headers), 409, "conflict")
 
 
-async def test_orders_and_cancels_change_the_etag(client: AsyncTestClient[Any], admin_headers: dict[str, str]) -> None:
+async def test_orders_and_cancels_change_the_etag(
+    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
+) -> None:
     item = await make_item(client, admin_headers, stock=5)
     url = f"{ITEMS}/{item['id']}"
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     placed = await order(client, headers, (item["id"], 2))
     assert placed.status_code == 201
     after_order = await client.get(url, headers={"If-None-Match": '"1"'})

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from storefront.catalog.cached import POPULAR_MAX
 from storefront.catalog.queries import CatalogQueries
-from tests.support.http import assert_problem, customer
+from tests.support.http import assert_problem, verified_customer
 from tests.support.shop import (
     ITEMS,
     ORDERS,
@@ -72,7 +72,7 @@ async def test_popular_counts_units_per_item_from_placed_orders_of_live_items(
     dsn = services.database_url
     hot, warm, cold, gone = [await make_item(client, admin_headers, stock=100) for _ in range(4)]
     never = await make_item(client, admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     assert (await order(client, headers, (hot["id"], 5), (warm["id"], 1))).status_code == 201
     assert (await order(client, headers, (hot["id"], 2), (gone["id"], 50))).status_code == 201
     assert (await order(client, headers, (warm["id"], 3))).status_code == 201
@@ -98,7 +98,7 @@ async def test_ties_are_ordered_by_id(
     client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     items = [await make_item(client, admin_headers) for _ in range(3)]
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     assert (await order(client, headers, *((item["id"], 2) for item in items))).status_code == 201
     assert await _popular(client) == sorted((item["id"], 2) for item in items)
 
@@ -108,7 +108,7 @@ async def test_orders_place_units_on_their_utc_day(
 ) -> None:
     dsn = services.database_url
     a, b = await make_item(client, admin_headers), await make_item(client, admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     first = await order(client, headers, (a["id"], 2), (b["id"], 1))
     await order(client, headers, (b["id"], 4))
     today = await _day_of(dsn, first.json()["id"])
@@ -122,7 +122,7 @@ async def test_a_cancel_takes_units_back_from_the_day_the_order_was_placed(
 ) -> None:
     dsn = services.database_url
     item = await make_item(client, admin_headers, stock=100)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     earlier = (await order(client, headers, (item["id"], 5))).json()["id"]
     await backdate(dsn, 3, earlier)
     later = (await order(client, headers, (item["id"], 7))).json()["id"]
@@ -141,7 +141,7 @@ async def test_only_the_last_30_utc_days_count(
 ) -> None:
     dsn = services.database_url
     edge, past, old = [await make_item(client, admin_headers) for _ in range(3)]
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     aged = (await order(client, headers, (old["id"], 1))).json()["id"]
     await backdate(dsn, 31, aged)
     # Day rows straight into the rollup: 29 days ago is inside the window (today is its 30th day).
@@ -161,7 +161,7 @@ async def test_an_item_whose_orders_were_all_cancelled_is_left_out(
     client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     kept, dropped = await make_item(client, admin_headers), await make_item(client, admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     await order(client, headers, (kept["id"], 1))
     placed = (await order(client, headers, (dropped["id"], 3), (kept["id"], 1))).json()["id"]
     await client.post(f"{ORDERS}/{placed}/cancel", headers=headers)
@@ -174,7 +174,7 @@ async def test_units_never_go_negative(
 ) -> None:
     dsn = services.database_url
     item = await make_item(client, admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     placed = (await order(client, headers, (item["id"], 2))).json()["id"]
     assert (await client.post(f"{ORDERS}/{placed}/cancel", headers=headers)).status_code == 200
     assert (await client.post(f"{ORDERS}/{placed}/cancel", headers=headers)).status_code == 409
@@ -190,7 +190,7 @@ async def test_the_backfill_agrees_with_the_orders_and_with_the_old_aggregate(
     dsn = services.database_url
     items = [await make_item(client, admin_headers, stock=1000) for _ in range(6)]
     ids = [item["id"] for item in items]
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     placed = []
     for n in range(24):
         lines = [(ids[(n + k * 2) % 6], 1 + (n * 7 + k) % 9) for k in range(1 + n % 3)]

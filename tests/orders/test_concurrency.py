@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.support.http import admin, customer
+from tests.support.http import admin, verified_customer
 from tests.support.shop import ITEMS, ORDERS, make_item, order, stock_of, units_of
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +25,7 @@ def _retries() -> float:
 async def test_fifty_buyers_for_ten_units(live_client: httpx.AsyncClient, services: Any) -> None:
     _, admin_headers = await admin(live_client, services.database_url)
     item = await make_item(live_client, admin_headers, stock=10)
-    _, headers = await customer(live_client)
+    _, headers = await verified_customer(live_client, services.database_url)
     responses = await asyncio.gather(*(order(live_client, headers, (item["id"], 1)) for _ in range(50)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 10 + [409] * 40
@@ -41,7 +41,7 @@ async def test_crossed_orders_never_deadlock(live_client: httpx.AsyncClient, ser
     _, admin_headers = await admin(live_client, services.database_url)
     a = await make_item(live_client, admin_headers, stock=1000)
     b = await make_item(live_client, admin_headers, stock=1000)
-    _, headers = await customer(live_client)
+    _, headers = await verified_customer(live_client, services.database_url)
     retries_before = _retries()
     requests = []
     for _ in range(100):
@@ -58,7 +58,7 @@ async def test_concurrent_cancels_restock_once(live_client: httpx.AsyncClient, s
     _, admin_headers = await admin(live_client, services.database_url)
     a = await make_item(live_client, admin_headers, stock=10)
     b = await make_item(live_client, admin_headers, stock=10)
-    _, headers = await customer(live_client)
+    _, headers = await verified_customer(live_client, services.database_url)
     placed = [(await order(live_client, headers, (a["id"], 2), (b["id"], 3))).json()["id"] for _ in range(3)]
     # Each order is cancelled five times at once (by its owner and an admin), while new orders land.
     attempts = [

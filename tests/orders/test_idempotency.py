@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from storefront.orders import idempotency, service
 from storefront.platform.db import Database
 from storefront.platform.settings import Settings
-from tests.support.http import admin, assert_problem, customer
+from tests.support.http import admin, assert_problem, verified_customer
 from tests.support.shop import ITEMS, ORDERS, make_item, order_body, sql, stock_of
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +24,7 @@ async def _setup(client: Any, dsn: str, stock: int = 10) -> tuple[dict[str, Any]
     """An item, the admin's headers and a customer's headers."""
     _, admin_headers = await admin(client, dsn)
     item = await make_item(client, admin_headers, stock=stock)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, dsn)
     return item, admin_headers, headers
 
 
@@ -64,7 +64,7 @@ async def test_same_key_with_another_body_is_422(client: AsyncTestClient[Any], s
 
 async def test_keys_are_per_user(client: AsyncTestClient[Any], services: Any) -> None:
     item, _, alice = await _setup(client, services.database_url)
-    _, bob = await customer(client)
+    _, bob = await verified_customer(client, services.database_url)
     body = order_body((item["id"], 1))
     first = await client.post(ORDERS, json=body, headers=_keyed(alice, "shared-key"))
     second = await client.post(ORDERS, json=body, headers=_keyed(bob, "shared-key"))
@@ -115,8 +115,8 @@ async def test_schema_failures_and_server_errors_are_not_stored(
     assert await stock_of(services.database_url, item["id"]) == [8]
 
 
-async def test_malformed_key_is_422(client: AsyncTestClient[Any]) -> None:
-    _, headers = await customer(client)
+async def test_malformed_key_is_422(client: AsyncTestClient[Any], services: Any) -> None:
+    _, headers = await verified_customer(client, services.database_url)
     body = order_body((MISSING, 1))
     for key in ("", " ", "has space", "x" * 256, "tab\tkey", "caf\u00e9"):
         response = await client.post(ORDERS, json=body, headers={**headers, "Idempotency-Key": key.encode()})

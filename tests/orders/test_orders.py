@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.support.http import assert_problem, customer
-from tests.support.shop import ITEMS, ORDERS, make_item, order, order_body, stock_of
+from tests.support.http import assert_problem, customer, mark_verified, verified_customer
+from tests.support.shop import ITEMS, ORDERS, make_item, order, order_body, sql, stock_of
 
 pytestmark = pytest.mark.anyio
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -20,7 +20,7 @@ async def test_place_order_copies_prices_and_takes_stock(
 ) -> None:
     mug = await make_item(client, admin_headers, name="Mug", price_cents=1250, stock=5)
     tea = await make_item(client, admin_headers, name="Tea", price_cents=399, stock=100)
-    user, headers = await customer(client)
+    user, headers = await verified_customer(client, services.database_url)
     response = await order(client, headers, (tea["id"], 10), (mug["id"], 2))
     assert response.status_code == 201, response.text
     placed = response.json()
@@ -51,13 +51,37 @@ async def test_place_order_copies_prices_and_takes_stock(
     assert (await client.get(response.headers["location"], headers=headers)).json() == placed
 
 
+async def test_an_unverified_account_cannot_order_and_touches_nothing(
+    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
+) -> None:
+    """OWASP API6:2023: throwaway accounts cannot hold stock. The 403 comes before the body, the
+    Idempotency-Key and the stock, so the same key works once the email is verified."""
+    item = await make_item(client, admin_headers, stock=5)
+    user, headers = await customer(client)
+    keyed = {**headers, "Idempotency-Key": "first-try"}
+    body = order_body((item["id"], 2))
+    for attempt in (headers, keyed):
+        response = await client.post(ORDERS, json=body, headers=attempt)
+        assert_problem(response, 403, "email-not-verified")
+    assert_problem(await client.post(ORDERS, json={"lines": "nonsense"}, headers=keyed), 403, "email-not-verified")
+    assert await stock_of(services.database_url, item["id"]) == [5]
+    assert await sql(services.database_url, "SELECT 1 FROM idempotency_keys") == []
+    assert await sql(services.database_url, "SELECT 1 FROM orders") == []
+
+    await mark_verified(services.database_url, user["email"])
+    placed = await client.post(ORDERS, json=body, headers=keyed)
+    assert placed.status_code == 201, placed.text
+    assert "idempotent-replayed" not in placed.headers
+    assert await stock_of(services.database_url, item["id"]) == [3]
+
+
 async def test_out_of_stock_changes_nothing(
     client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     plenty = await make_item(client, admin_headers, stock=50)
     few = await make_item(client, admin_headers, stock=2)
     none = await make_item(client, admin_headers, stock=0)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     response = await order(client, headers, (plenty["id"], 5), (few["id"], 3), (none["id"], 1))
     problem = assert_problem(response, 409, "out-of-stock")
     assert problem["item_ids"] == [few["id"], none["id"]]
@@ -74,7 +98,7 @@ async def test_unknown_or_deleted_items_are_422_on_their_line(
     live = await make_item(client, admin_headers, stock=5)
     gone = await make_item(client, admin_headers, stock=5)
     await client.delete(f"{ITEMS}/{gone['id']}", headers=admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     response = await order(client, headers, (live["id"], 1), (MISSING, 1), (gone["id"], 1))
     problem = assert_problem(response, 422, "validation-error")
     assert [e["field"] for e in problem["errors"]] == ["lines[1].item_id", "lines[2].item_id"]
@@ -99,17 +123,17 @@ BAD_BODIES = [
 ]
 
 
-async def test_bad_order_bodies_are_422_naming_the_field(client: AsyncTestClient[Any]) -> None:
-    _, headers = await customer(client)
+async def test_bad_order_bodies_are_422_naming_the_field(client: AsyncTestClient[Any], services: Any) -> None:
+    _, headers = await verified_customer(client, services.database_url)
     for body, field in BAD_BODIES:
         problem = assert_problem(await client.post(ORDERS, json=body, headers=headers), 422, "validation-error")
         assert problem["errors"][0]["field"] == field, body
 
 
-async def test_repeated_item_is_422(client: AsyncTestClient[Any], admin_headers: dict[str, str]) -> None:
+async def test_repeated_item_is_422(client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]) -> None:
     a = await make_item(client, admin_headers)
     b = await make_item(client, admin_headers)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     response = await order(client, headers, (a["id"], 1), (b["id"], 1), (a["id"], 2))
     problem = assert_problem(response, 422, "validation-error")
     assert problem["errors"][0]["field"] == "lines[2].item_id"
@@ -124,11 +148,11 @@ async def test_orders_need_a_signed_in_user(client: AsyncTestClient[Any]) -> Non
 
 
 async def test_listing_is_own_orders_for_customers_and_any_for_admins(
-    client: AsyncTestClient[Any], admin_headers: dict[str, str]
+    client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     item = await make_item(client, admin_headers, stock=100)
-    alice, alice_headers = await customer(client)
-    bob, bob_headers = await customer(client)
+    alice, alice_headers = await verified_customer(client, services.database_url)
+    bob, bob_headers = await verified_customer(client, services.database_url)
     alice_orders = [(await order(client, alice_headers, (item["id"], n))).json()["id"] for n in (1, 2, 3)]
     bob_order = (await order(client, bob_headers, (item["id"], 4))).json()["id"]
 
@@ -157,8 +181,8 @@ async def test_other_users_orders_are_404_and_untouched(
     client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     item = await make_item(client, admin_headers, stock=10)
-    _, alice = await customer(client)
-    _, bob = await customer(client)
+    _, alice = await verified_customer(client, services.database_url)
+    _, bob = await verified_customer(client, services.database_url)
     bobs = (await order(client, bob, (item["id"], 4))).json()
     url = f"{ORDERS}/{bobs['id']}"
     assert_problem(await client.get(url, headers=alice), 404, "not-found")
@@ -175,7 +199,7 @@ async def test_cancel_restocks_exactly_once(
 ) -> None:
     a = await make_item(client, admin_headers, stock=10)
     b = await make_item(client, admin_headers, stock=3)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     placed = (await order(client, headers, (a["id"], 4), (b["id"], 3))).json()
     other = (await order(client, headers, (a["id"], 1))).json()
     assert await stock_of(services.database_url, a["id"], b["id"]) == [5, 0]
@@ -202,7 +226,7 @@ async def test_cancel_restocks_a_deleted_item(
     client: AsyncTestClient[Any], services: Any, admin_headers: dict[str, str]
 ) -> None:
     item = await make_item(client, admin_headers, stock=2)
-    _, headers = await customer(client)
+    _, headers = await verified_customer(client, services.database_url)
     placed = (await order(client, headers, (item["id"], 2))).json()
     await client.delete(f"{ITEMS}/{item['id']}", headers=admin_headers)
     assert (await client.post(f"{ORDERS}/{placed['id']}/cancel", headers=headers)).status_code == 200
@@ -225,8 +249,8 @@ async def test_order_list_query_count_does_not_grow_with_the_page(
 ) -> None:
     a = await make_item(client, admin_headers, stock=1000)
     b = await make_item(client, admin_headers, stock=1000)
-    _, one = await customer(client)
-    _, many = await customer(client)
+    _, one = await verified_customer(client, services.database_url)
+    _, many = await verified_customer(client, services.database_url)
     await order(client, one, (a["id"], 1))
     results = await asyncio.gather(*(order(client, many, (a["id"], 1), (b["id"], 2)) for _ in range(50)))
     assert {r.status_code for r in results} == {201}

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from storefront.orders import stats
-from tests.support.http import admin, assert_problem, customer
+from tests.support.http import admin, assert_problem, verified_customer
 from tests.support.shop import ITEMS, ORDERS, make_item, order
 
 pytestmark = pytest.mark.anyio
@@ -24,8 +24,8 @@ async def test_stats_count_live_rows_and_placed_revenue(client: AsyncTestClient[
     dear = await make_item(client, admin_headers, price_cents=10_000, stock=100)
     gone = await make_item(client, admin_headers)
     await client.delete(f"{ITEMS}/{gone['id']}", headers=admin_headers)
-    alice, alice_headers = await customer(client)
-    _, bob_headers = await customer(client)
+    alice, alice_headers = await verified_customer(client, services.database_url)
+    _, bob_headers = await verified_customer(client, services.database_url)
     await order(client, alice_headers, (cheap["id"], 4))  # 1000
     await order(client, bob_headers, (dear["id"], 1), (cheap["id"], 2))  # 10500
     cancelled = await order(client, bob_headers, (dear["id"], 3))

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from storefront.platform.db import Database
-from tests.support.http import admin, customer
+from tests.support.http import admin, verified_customer
 from tests.support.services import Services, make_settings, serving
 from tests.support.shop import ITEMS, ORDERS, make_item, order, order_body, stock_of
 
@@ -26,7 +26,7 @@ async def test_the_shop_works_through_a_transaction_pooler(services: Services, p
     async with serving(services, **_pooled(services, pgbouncer)) as client:
         _, admin_headers = await admin(client, services.database_url)
         item = await make_item(client, admin_headers, stock=20)
-        _, headers = await customer(client)
+        _, headers = await verified_customer(client, services.database_url)
         orders = [order(client, headers, (item["id"], 1)) for _ in range(30)]
         reads = [client.get(f"{ITEMS}/{item['id']}") for _ in range(60)]
         lists = [client.get(ITEMS, params={"q": "thing"}) for _ in range(30)]

