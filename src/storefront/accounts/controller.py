@@ -32,7 +32,7 @@ from storefront.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from storefront.web.client_ip import ClientIp, client_ip
+from storefront.web.client_ip import ClientIp, client_network
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
@@ -162,7 +162,7 @@ class AuthController(Controller):
         """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
         answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
         settings = app_state.settings
-        ip = client_ip(request.scope, settings.limits.trusted_proxies)  # type: ignore[arg-type]
+        ip = client_network(request.scope, settings.limits)  # type: ignore[arg-type]
         limits = _auth_limits(app_state)
         return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
 
