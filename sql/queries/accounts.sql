@@ -202,6 +202,15 @@ SELECT 'password_reset', email, jsonb_build_object('name', full_name, 'nonce', $
 FROM target
 RETURNING id;
 
+-- name: queue_account_notice
+-- Queues a message of kind $2 (no payload) to the active account with the email $1, if there is
+-- one: one statement either way (the same work and time). Returns the message id, or no row.
+INSERT INTO outbox (kind, recipient, payload)
+SELECT $2, email, '{}'::jsonb
+FROM users
+WHERE email = $1 AND is_active AND deleted_at IS NULL
+RETURNING id;
+
 -- name: purge_email_tokens
 -- Deletes up to $1 tokens that expired more than a day ago.
 DELETE FROM email_tokens

@@ -167,10 +167,11 @@ class AuthController(Controller):
         return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
 
     @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
-    async def confirm_password_reset(self, db: DatabaseDep, data: JSONBody[PasswordResetConfirm]) -> None:
+    async def confirm_password_reset(self, app_state: AppStateDep, data: JSONBody[PasswordResetConfirm]) -> None:
         """Set a new password with the token of a reset link: every session of the account is
-        signed out and every other reset link dies; 422 when the token is invalid, expired or used."""
-        await service.confirm_password_reset(db, data)
+        signed out, every other reset link dies and its failed logins are forgotten; 422 when the
+        token is invalid, expired or used."""
+        await service.confirm_password_reset(app_state.db, _auth_limits(app_state), data)
 
 
 class UsersController(Controller):
@@ -189,8 +190,10 @@ class UsersController(Controller):
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
     async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`: the new email is
-        unverified until its link is used, and the old one is told of the change."""
-        return await service.update_me(app_state.db, app_state.settings.auth, request.user, data)
+        unverified until its link is used, and the old one is told of the change;
+        EMAIL_CHANGE_RATE_LIMIT_PER_HOUR per account."""
+        limits = _auth_limits(app_state)
+        return await service.update_me(app_state.db, app_state.settings.auth, limits, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
     async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:

@@ -38,4 +38,5 @@ class AccountQueries(Queries, file="accounts"):
     mark_email_verified: Value[UUID, str]
     reset_password: MaybeRow[UUID, str, str]
     request_password_reset: Value[str, bytes, float, str]
+    queue_account_notice: Value[str, str]
     purge_email_tokens: Execute[int]
