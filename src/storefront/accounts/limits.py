@@ -37,10 +37,6 @@ class AuthLimits:
         guesses cannot all slip through before one is counted (see `LoginThrottle.before`)."""
         return await self.login.before(email, ip)
 
-    async def login_failed(self, attempt: LoginAttempt) -> None:
-        """A wrong password counts against the account's ceiling across networks."""
-        await self.login.failed(attempt)
-
     async def login_succeeded(self, attempt: LoginAttempt) -> None:
         """A right password gives its attempt back (only failures count)."""
         await self.login.succeeded(attempt)

@@ -39,7 +39,6 @@ class LoginAttempt:
 
     forget: list[str] = field(default_factory=list)
     refund: list[tuple[str, Policy]] = field(default_factory=list)
-    account_key: str | None = None
     notify_owner: bool = False
     refusal: RateLimited | None = None
 
@@ -60,8 +59,8 @@ class LoginThrottle:
         self.account = Policy("login-account", ceiling, CEILING_WINDOW) if per_minute and ceiling else None
         self.notice = Policy("login-notice", 1, CEILING_WINDOW)
 
-    async def _take(self, keys: list[str], policies: list[Policy], commit: bool = True) -> Decision:
-        return await self.limiter.check(keys, policies, commit=commit, fallback=True)
+    async def _take(self, keys: list[str], policies: list[Policy]) -> Decision:
+        return await self.limiter.check(keys, policies, commit=True, fallback=True)
 
     async def _epoch(self, email: str) -> str:
         with contextlib.suppress(ValkeyUnavailable):
@@ -85,9 +84,9 @@ class LoginThrottle:
         attempt.refund.append((network_key, self.network))
         if self.account is None:
             return attempt
-        attempt.account_key = f"{base}:account:{email}"
-        # Only a failure spends the ceiling (`failed`): right passwords at once never slow the owner.
-        if (await self._take([attempt.account_key], [self.account], commit=False)).allowed:
+        account_key = f"{base}:account:{email}"
+        if (await self._take([account_key], [self.account])).allowed:
+            attempt.refund.append((account_key, self.account))
             return attempt
         attempt.notify_owner = (await self._take([f"rl:login:notice:{email}"], [self.notice])).allowed
         slowed_key = f"{base}:slowed:{network}:{email}"
@@ -97,15 +96,10 @@ class LoginThrottle:
             attempt.refusal = _refusal(SLOWED, slowed)
         return attempt
 
-    async def failed(self, attempt: LoginAttempt) -> None:
-        """A wrong password (or no such account) counts against the account's ceiling; concurrent
-        failures may pass it by a few, which only slows guessing a little sooner."""
-        if self.account is not None and attempt.account_key is not None:
-            await self._take([attempt.account_key], [self.account])
-
     async def succeeded(self, attempt: LoginAttempt) -> None:
-        """A right password: this network's failures on the account are forgotten and its network
-        gets this attempt's token back (only failures count)."""
+        """A right password: this network's failures on the account are forgotten, and the shared
+        buckets (the network's, the account's ceiling) get this attempt's tokens back: only
+        failures count."""
         await asyncio.gather(
             *(self.limiter.reset(key) for key in attempt.forget),
             *(self.limiter.refund(key, policy) for key, policy in attempt.refund),

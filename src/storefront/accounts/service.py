@@ -162,14 +162,14 @@ async def _tell_owner_of_failed_logins(db: Database, limits: AuthLimits, email: 
 
 async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, email: str, password: str) -> TokenPair:
     """A new session for valid credentials; one 401 body for every failure; 429 before any hashing
-    once the account (or the address) has used up its failed attempts."""
+    once the account × network (or the network) has used up its failed attempts, or while the
+    account is past its ceiling and this network has had its try of the minute."""
     attempt = await limits.before_login(email, ip)
     if attempt.notify_owner:
         await _tell_owner_of_failed_logins(db, limits, email)
     attempt.raise_if_refused()
     user_id = await check_credentials(db, email, password)
     if user_id is None:
-        await limits.login_failed(attempt)
         raise Unauthenticated(BAD_CREDENTIALS)
     await limits.login_succeeded(attempt)
     async with db.transaction() as conn:
