@@ -4,7 +4,9 @@
 -- One statement whether or not the email $1 is taken (the same work and time either way): creates
 -- the customer ($2 name, $3 hash) with a verification token ($4 hash, alive $5 s) and queues the
 -- welcome carrying its nonce ($6), or, when an active account has the email, queues the notice for
--- its owner instead. The only place registration mail is queued; returns the message's kind.
+-- its owner instead; neither when $7 is false (the address's mail budget is spent: the account is
+-- still created, and its owner can ask for a new link). The only place registration mail is
+-- queued; returns the message's kind.
 WITH created AS (
     INSERT INTO users (email, full_name, password_hash, role)
     VALUES ($1, $2, $3, 'customer')
@@ -19,10 +21,11 @@ token AS (
 INSERT INTO outbox (kind, recipient, payload)
 SELECT 'welcome', email, jsonb_build_object('nonce', $6::text)
 FROM created
+WHERE $7::boolean
 UNION ALL
 SELECT 'account_exists', email, '{}'::jsonb
 FROM users
-WHERE email = $1 AND is_active AND deleted_at IS NULL AND NOT EXISTS (SELECT FROM created)
+WHERE $7::boolean AND email = $1 AND is_active AND deleted_at IS NULL AND NOT EXISTS (SELECT FROM created)
 RETURNING kind;
 
 -- name: get_user
@@ -223,6 +226,15 @@ token AS (
 INSERT INTO outbox (kind, recipient, payload)
 SELECT 'password_reset', email, jsonb_build_object('name', name, 'nonce', $4::text)
 FROM target
+RETURNING id;
+
+-- name: queue_account_notice
+-- Queues a message of kind $2 (no payload) to the active account with the email $1, if there is
+-- one: one statement either way (the same work and time). Returns the message id, or no row.
+INSERT INTO outbox (kind, recipient, payload)
+SELECT $2, email, '{}'::jsonb
+FROM users
+WHERE email = $1 AND is_active AND deleted_at IS NULL
 RETURNING id;
 
 -- name: purge_email_tokens

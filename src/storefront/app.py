@@ -78,7 +78,7 @@ def dependencies(state: AppState) -> dict[str, Provide]:
         "valkey": constant(state.valkey),
         "auth": constant(settings.auth),
         "auth_limits": constant(AuthLimits(state.limiter, settings.limits)),
-        "client_ip": provide_client_ip(settings.limits.trusted_proxies),
+        "client_ip": provide_client_ip(settings.limits),
     }
 
 

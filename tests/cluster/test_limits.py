@@ -10,16 +10,22 @@ import httpx
 import pytest
 
 from tests.support.cluster import Cluster, from_address, running_cluster
-from tests.support.http import register
+from tests.support.http import PASSWORD, register
 
 pytestmark = pytest.mark.anyio
 LIMIT = 10
 LOGIN_LIMIT = 5
+ACCOUNT_LIMIT = 10
+LIMITS = {
+    "RATE_LIMIT_PER_MINUTE": str(LIMIT),
+    "LOGIN_RATE_LIMIT_PER_MINUTE": str(LOGIN_LIMIT),
+    "LOGIN_ACCOUNT_RATE_LIMIT_PER_HOUR": str(ACCOUNT_LIMIT),
+}
 
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Cluster]:
-    with running_cluster(2, RATE_LIMIT_PER_MINUTE=str(LIMIT), LOGIN_RATE_LIMIT_PER_MINUTE=str(LOGIN_LIMIT)) as cluster:
+    with running_cluster(2, **LIMITS) as cluster:
         yield cluster
 
 
@@ -45,20 +51,33 @@ async def test_the_general_limit_holds_across_instances(pair: Cluster) -> None:
     assert all(a > b for a, b in zip(after, before, strict=True))  # both instances took a share
 
 
-async def test_the_login_limit_holds_across_instances(pair: Cluster) -> None:
-    async with from_address(pair, "127.0.0.12") as client:
-        user = await register(client)
-    wrong = {"email": user["email"], "password": "not the password"}
-    # 25 addresses × 4 attempts: below the general limit and the per-IP login limit of each address.
-    clients = [from_address(pair, f"127.0.1.{n}") for n in range(1, 26)]
+async def _wrong_passwords(cluster: Cluster, email: str, addresses: list[str], each: int) -> list[int]:
+    """`each` wrong passwords at once from every address, spread over the instances: the statuses."""
+    wrong = {"email": email, "password": "not the password"}
+    clients = [from_address(cluster, address) for address in addresses]
     try:
-        attempts = [c.post("/api/v1/auth/login", json=wrong) for c in clients for _ in range(4)]
-        statuses = [r.status_code for r in await asyncio.gather(*attempts)]
+        attempts = [c.post("/api/v1/auth/login", json=wrong) for c in clients for _ in range(each)]
+        return [r.status_code for r in await asyncio.gather(*attempts)]
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_the_login_limits_hold_across_instances(pair: Cluster) -> None:
+    async with from_address(pair, "127.0.0.12") as client:
+        user = await register(client)
+    # One address, 8 at once (below its general limit): at most 5 reach the password check.
+    statuses = await _wrong_passwords(pair, user["email"], ["127.0.1.1"], 8)
     assert set(statuses) <= {401, 429}
     assert 1 <= statuses.count(401) <= LOGIN_LIMIT
+    # 24 more addresses × 4 at once: past the account's ceiling each address has one try.
+    others = [f"127.0.1.{n}" for n in range(2, 26)]
+    statuses = await _wrong_passwords(pair, user["email"], others, 4)
+    assert set(statuses) <= {401, 429}
+    assert statuses.count(401) <= ACCOUNT_LIMIT + len(others)
+    async with from_address(pair, "127.0.0.13") as owner:  # a network of the owner's own
+        right = await owner.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
+    assert right.status_code == 200
 
 
 async def test_the_client_address_is_the_one_nginx_saw(pair: Cluster) -> None:

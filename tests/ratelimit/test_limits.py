@@ -99,7 +99,7 @@ async def test_sixth_failed_login_is_429_before_any_hashing(
         assert sixth.headers["ratelimit-policy"].startswith('"login";q=5;w=60, "general";')
         assert len(count_verifications) == 5
         right = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
-        assert_problem(right, 429, "rate-limited")  # locked for the window, right password or not
+        assert_problem(right, 429, "rate-limited")  # this network is stopped on this account, right password or not
 
 
 async def test_successful_login_clears_the_account_failures(services: Services, clean: None) -> None:

@@ -32,7 +32,7 @@ from storefront.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from storefront.web.client_ip import ClientIp, client_ip
+from storefront.web.client_ip import ClientIp, client_network
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
@@ -160,15 +160,16 @@ class AuthController(Controller):
         """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
         answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
         settings = app_state.settings
-        ip = client_ip(request.scope, settings.limits.trusted_proxies)  # type: ignore[arg-type]
+        ip = client_network(request.scope, settings.limits)  # type: ignore[arg-type]
         limits = _auth_limits(app_state)
         return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
 
     @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
-    async def confirm_password_reset(self, db: DatabaseDep, data: JSONBody[PasswordResetConfirm]) -> None:
+    async def confirm_password_reset(self, app_state: AppStateDep, data: JSONBody[PasswordResetConfirm]) -> None:
         """Set a new password with the token of a reset link: every session of the account is
-        signed out and every other reset link dies; 422 when the token is invalid, expired or used."""
-        await service.confirm_password_reset(db, data)
+        signed out, every other reset link dies and its failed logins are forgotten; 422 when the
+        token is invalid, expired or used."""
+        await service.confirm_password_reset(app_state.db, _auth_limits(app_state), data)
 
 
 class UsersController(Controller):
@@ -187,8 +188,10 @@ class UsersController(Controller):
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
     async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`: the new email is
-        unverified until its link is used, and the old one is told of the change."""
-        return await service.update_me(app_state.db, app_state.settings.auth, request.user, data)
+        unverified until its link is used, and the old one is told of the change;
+        EMAIL_CHANGE_RATE_LIMIT_PER_HOUR per account."""
+        limits = _auth_limits(app_state)
+        return await service.update_me(app_state.db, app_state.settings.auth, limits, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
     async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:

@@ -26,6 +26,7 @@ EMAIL_CHANGED = "email_changed"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
 ACCOUNT_EXISTS = "account_exists"
+FAILED_LOGINS = "failed_logins"
 VERIFY_PATH, RESET_PATH = "/verify-email", "/reset-password"
 VERIFY_TTL_SECONDS = 24 * 3600
 RESET_TTL_SECONDS = 30 * 60
@@ -98,6 +99,7 @@ class Drafts:
             PASSWORD_RESET: self.password_reset,
             PASSWORD_CHANGED: self.password_changed,
             ACCOUNT_EXISTS: self.account_exists,
+            FAILED_LOGINS: self.failed_logins,
         }
 
     def link(self, path: str, nonce: str) -> str:
@@ -169,6 +171,18 @@ class Drafts:
             paragraphs=(
                 "The password of your account was just reset, and every session signed in to it was signed out.",
                 "If you did not do this, reset your password again at once and contact us by replying to this message.",
+            ),
+        )
+
+    def failed_logins(self, payload: Mapping[str, Any]) -> Draft:
+        # No name: whoever registered the address chose it, and the address may not be theirs.
+        return Draft(
+            subject=f"Many failed sign-ins to your {self.shop} account",
+            greeting="Hello,",
+            paragraphs=(
+                f"Within the last hour, many attempts to sign in to your {self.shop} account used a wrong "
+                "password. We now slow such attempts down; you can still sign in as usual.",
+                "If it was not you, choose a long password that you use nowhere else (reset it from the sign-in page).",
             ),
         )
 

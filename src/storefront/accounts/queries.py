@@ -11,7 +11,7 @@ from storefront.platform.sql import Execute, MaybeRow, Queries, Rows, Value
 class AccountQueries(Queries, file="accounts"):
     """Users, sessions and refresh tokens."""
 
-    register: Value[str, str, str, bytes, float, str]
+    register: Value[str, str, str, bytes, float, str, bool]
     get_user: MaybeRow[UUID]
     get_credentials: MaybeRow[str]
     get_password_hash: Value[UUID]
@@ -38,4 +38,5 @@ class AccountQueries(Queries, file="accounts"):
     mark_email_verified: Value[UUID, str]
     reset_password: MaybeRow[UUID, str, str]
     request_password_reset: Value[str, bytes, float, str]
+    queue_account_notice: Value[str, str]
     purge_email_tokens: Execute[int]

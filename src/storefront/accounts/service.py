@@ -66,9 +66,10 @@ async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str
     password_hash = await hash_password(data.password)
     nonce, token_hash = new_email_token(auth.secret_key)
     ttl = float(emails.VERIFY_TTL_SECONDS)
+    may_mail = await limits.may_mail(data.email)  # spent: the same answer, nothing sent
     async with db.transaction() as conn:
         # The one place registration mail is queued (the welcome or the notice), with the account.
-        await Q.register(conn, data.email, data.full_name, password_hash, token_hash, ttl, nonce)
+        await Q.register(conn, data.email, data.full_name, password_hash, token_hash, ttl, nonce, may_mail)
     return REGISTER_ACCEPTED
 
 
@@ -85,7 +86,7 @@ async def resend_verification(db: Database, auth: AuthSettings, limits: AuthLimi
     """A new verification link for the caller's address (older ones die); 409 once verified."""
     if caller.user.email_verified:
         raise Conflict("This email address is already verified.")
-    await limits.before_verify_resend(str(caller.id))
+    await limits.before_verify_resend(str(caller.id), caller.user.email)
     async with db.transaction() as conn:
         await _queue_verification(conn, auth, caller.user)
     return Accepted(detail=f"A new verification link is on its way to {caller.user.email}; it works for 24 hours.")
@@ -95,15 +96,18 @@ async def request_password_reset(db: Database, auth: AuthSettings, limits: AuthL
     """Queue a reset link if an active account has `email`; the same answer, after the same work
     (one statement), whether or not one does."""
     await limits.before_password_reset(email, ip)
+    if not await limits.may_mail(email):  # the address has had its share of mail: the same answer
+        return RESET_ACCEPTED
     nonce, token_hash = new_email_token(auth.secret_key)
     async with db.transaction() as conn:
         await Q.request_password_reset(conn, email, token_hash, float(emails.RESET_TTL_SECONDS), nonce)
     return RESET_ACCEPTED
 
 
-async def confirm_password_reset(db: Database, data: PasswordResetConfirm) -> None:
+async def confirm_password_reset(db: Database, limits: AuthLimits, data: PasswordResetConfirm) -> None:
     """Set the new password from a reset link: the token and every other reset token die, every
-    session of the account is revoked, and a notice goes to its address."""
+    session of the account is revoked, a notice goes to its address, and its failed logins are
+    forgotten."""
     token_hash = refresh_token_hash(data.token)
     async with db.acquire() as conn:
         live = await Q.find_email_token(conn, token_hash, RESET_PURPOSE)
@@ -118,6 +122,7 @@ async def confirm_password_reset(db: Database, data: PasswordResetConfirm) -> No
         await Q.retire_email_tokens(conn, row["user_id"], RESET_PURPOSE)
         await Q.revoke_user_sessions(conn, row["user_id"])
         await enqueue(conn, emails.PASSWORD_CHANGED, user["email"], {"name": user["full_name"]})
+    await limits.clear_failed_logins(user["email"])
 
 
 async def _store_refresh_token(conn: asyncpg.Connection, auth: AuthSettings, session_id: UUID) -> str:
@@ -149,14 +154,26 @@ async def check_credentials(db: Database, email: str, password: str) -> UUID | N
     return row["id"]  # type: ignore[no-any-return]
 
 
+async def _tell_owner_of_failed_logins(db: Database, limits: AuthLimits, email: str) -> None:
+    """Queue the notice to the account with `email`, if there is one: one statement either way, so
+    the answer and its timing say nothing about whether it exists."""
+    if await limits.may_mail(email):
+        async with db.acquire() as conn:
+            await Q.queue_account_notice(conn, email, emails.FAILED_LOGINS)
+
+
 async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, email: str, password: str) -> TokenPair:
     """A new session for valid credentials; one 401 body for every failure; 429 before any hashing
-    once the account (or the address) has used up its failed attempts."""
-    await limits.before_login(email, ip)
+    once the account × network (or the network) has used up its failed attempts, or while the
+    account is past its ceiling and this network has had its try of the minute."""
+    attempt = await limits.before_login(email, ip)
+    if attempt.notify_owner:
+        await _tell_owner_of_failed_logins(db, limits, email)
+    attempt.raise_if_refused()
     user_id = await check_credentials(db, email, password)
     if user_id is None:
         raise Unauthenticated(BAD_CREDENTIALS)
-    await limits.login_succeeded(email, ip)
+    await limits.login_succeeded(attempt)
     async with db.transaction() as conn:
         session_id = await Q.insert_session(conn, user_id)
         token = await _store_refresh_token(conn, auth, session_id)
@@ -204,13 +221,17 @@ async def change_password(db: Database, caller: Caller, data: PasswordChange) ->
         await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
 
 
-async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: ProfileUpdate) -> UserOut:
+async def update_me(
+    db: Database, auth: AuthSettings, limits: AuthLimits, caller: Caller, data: ProfileUpdate
+) -> UserOut:
     """Change the caller's name, or email (with the current password). A new email is unverified:
     a link goes to it and a notice to the old one, in the transaction of the change; reset links
-    sent to the old address die."""
+    sent to the old address die. 429 before any change once the account's email changes or either
+    address's mail are spent."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
         await _require_password(db, caller.id, data.current_password)
+        await limits.before_email_change(str(caller.id), caller.user.email, data.email)
     try:
         async with db.transaction() as conn:
             row = await Q.update_profile(conn, caller.id, or_none(data.full_name), or_none(data.email))

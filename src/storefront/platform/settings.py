@@ -112,6 +112,10 @@ class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     register_per_hour: Rate = field(default=10, name="REGISTER_RATE_LIMIT_PER_HOUR")
     password_reset_per_hour: Rate = field(default=5, name="PASSWORD_RESET_RATE_LIMIT_PER_HOUR")
     verify_email_per_hour: Rate = field(default=5, name="VERIFY_EMAIL_RATE_LIMIT_PER_HOUR")
+    login_account_per_hour: Rate = field(default=100, name="LOGIN_ACCOUNT_RATE_LIMIT_PER_HOUR")
+    mail_recipient_per_hour: Rate = field(default=10, name="MAIL_RECIPIENT_RATE_LIMIT_PER_HOUR")
+    email_change_per_hour: Rate = field(default=3, name="EMAIL_CHANGE_RATE_LIMIT_PER_HOUR")
+    ipv6_prefix_length: Annotated[int, Meta(ge=32, le=128)] = 64
     trusted_proxies: Networks = Networks()
 
 

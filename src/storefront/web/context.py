@@ -19,7 +19,7 @@ from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeou
 from storefront.platform.logging import LineWriter
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
 from storefront.platform.settings import Networks, Settings
-from storefront.web.client_ip import client_ip
+from storefront.web.client_ip import client_ip, client_network
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
 from storefront.web.deadline import BodyDeadline
 from storefront.web.methods import Methods, without_body
@@ -83,6 +83,7 @@ class RequestContext:
         self.app = app
         self.methods = Methods(app)
         self.identify = identify
+        self.limits = settings.limits
         self.trusted = settings.limits.trusted_proxies
         self.body_timeout = settings.server.body_timeout_seconds
         self.log_requests = settings.log_level in ("DEBUG", "INFO")
@@ -158,11 +159,11 @@ class RequestContext:
         return 204
 
     def _client_key(self, scope: dict[str, Any]) -> str:
-        """The signed-in user's id when the credentials are valid, else the client's IP."""
+        """The signed-in user's id when the credentials are valid, else the client's network."""
         user_id = self.identify(scope)
         if user_id is not None:
             return f"rl:g:u:{user_id}"
-        return f"rl:g:ip:{client_ip(scope, self.trusted)}"
+        return f"rl:g:ip:{client_network(scope, self.limits)}"
 
     def _guard_body(
         self, scope: dict[str, Any], receive: Any, send: Any, request_id: str, extra: list[tuple[bytes, bytes]]
