@@ -90,3 +90,17 @@ async def test_a_reset_past_the_recipients_limit_sends_nothing_and_answers_the_s
     assert len(bodies) == 1
     assert 1 <= (await _sent(services))["known@example.com"] <= 2
     assert (await _sent(services))["nobody@example.com"] == 0
+
+
+async def test_registering_a_taken_address_again_and_again_mails_its_owner_at_most_the_budget(
+    services: Services, clean: None
+) -> None:
+    """A stranger cannot flood an owner's inbox with "someone tried to register" notices: the
+    welcome and the notices share the address's budget, and every attempt still answers 202."""
+    body = {"email": "owner@example.com", "password": PASSWORD, "full_name": "Stranger"}
+    async with serving(services, MAIL_RECIPIENT_RATE_LIMIT_PER_HOUR="3") as client:
+        responses = [await client.post(f"{AUTH}/register", json=body) for _ in range(6)]
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.content for r in responses}) == 1
+    sent = await _sent(services, exclude="")
+    assert sent["owner@example.com"] == 3
