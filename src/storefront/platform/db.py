@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ BROKEN = (
     asyncpg.InterfaceError,  # the socket is gone (ConnectionDoesNotExistError) or misused
     asyncpg.InternalClientError,  # "cannot switch to state …": the protocol lost its place
 )
+# What a connection raises when the server went away (a restart, a crash): every pooled one is dead.
+GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
 # What an unreachable, restarting, frozen or saturated database raises: each means "retry shortly".
 UNAVAILABLE = (TimeoutError, asyncpg.TooManyConnectionsError, *BROKEN)
 
@@ -105,9 +108,10 @@ class Checkout:
 
     One timer per checkout (~2 µs, against ~20 µs for a `wait_for` per query). When it fires, the
     connection is terminated (its state is unknown, and a rollback would wait on the frozen server)
-    and the task cancelled; the caller sees TimeoutError. A connection that failed at the
-    connection level is terminated too, and the pool told to replace every connection it holds
-    (after a database restart they are all dead).
+    and the task cancelled; the caller sees TimeoutError, and the task is not left cancelling
+    (whatever the body raised instead, even when an await below lost the cancel). A connection that
+    failed at the connection level is terminated too, and the pool told to replace every connection
+    it holds (after a database restart they are all dead).
     """
 
     __slots__ = ("_conn", "_db", "_expired", "_task", "_timer")
@@ -132,18 +136,28 @@ class Checkout:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._timer.cancel()
-        conn = self._conn
-        if isinstance(exc, BROKEN) and not conn.is_closed():
-            conn.terminate()
-            self._db.pool.expire_connections()
-        await self._db.pool.release(conn)
-        if exc is not None:
-            self._raise_if_expired(exc)
+        try:
+            await self._give_back(exc)
+        finally:
+            # Whatever happened since, the deadline's cancel is undone here: left on the task, it
+            # would end the caller at its next check (a background loop would stop for good).
+            if self._expired and self._task is not None:
+                self._task.uncancel()
+        if self._expired and exc is not None:
+            raise DatabaseTimeout(self._db.timeout) from exc
+
+    async def _give_back(self, exc: BaseException | None) -> None:
+        if self._expired or (isinstance(exc, BROKEN) and not is_bad_input(exc)):
+            _terminate(self._conn)  # its state is unknown
+        if isinstance(exc, GONE):
+            await self._db.pool.expire_connections()
+        # A no-op for a terminated connection: terminating gave it back to the pool already.
+        await self._db.pool.release(self._conn)
 
     def _expire(self) -> None:
         self._expired = True
         if self._conn is not None:
-            self._conn.terminate()
+            _terminate(self._conn)
         if self._task is not None:
             self._task.cancel()
 
@@ -152,6 +166,14 @@ class Checkout:
             if self._task is not None:
                 self._task.uncancel()
             raise DatabaseTimeout(self._db.timeout) from exc
+
+
+def _terminate(conn: Any) -> None:
+    """Close a checked-out connection at once. Terminating a pooled connection hands it back to the
+    pool and detaches its proxy, after which every call on the proxy (`is_closed()` included)
+    raises InterfaceError: a connection terminated already is left as it is."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 class Database:

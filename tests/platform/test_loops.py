@@ -1,0 +1,94 @@
+"""Background loops never die quietly: a checkout deadline that fires mid-query leaves no cancel
+behind, an event-loop stall longer than DB_TIMEOUT_SECONDS does not stop the mail, a loop that
+ends in any way is restarted, and an idle delivery loop costs next to nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import asyncpg
+import pytest
+
+from storefront.platform.db import Database, DatabaseTimeout
+from storefront.platform.outbox import OutboxQueries
+from tests.support.fixtures import MAIL_ENV
+from tests.support.http import register
+from tests.support.mail import Mailbox
+from tests.support.services import Services, make_settings, serving
+
+pytestmark = pytest.mark.anyio
+TIMEOUT = 1  # DB_TIMEOUT_SECONDS in these tests
+
+
+def _stall_the_loop(seconds: float) -> None:
+    """Block this event loop for `seconds` as soon as the current task yields (a busy worker)."""
+    asyncio.get_running_loop().call_soon(time.sleep, seconds)
+
+
+async def test_a_deadline_that_fires_mid_query_in_a_transaction_is_a_timeout_and_no_stray_cancel(
+    services: Services, clean: None
+) -> None:
+    """Regression: the deadline terminated the connection (which detaches its pool proxy), the
+    transaction's rollback then raised InterfaceError, and the checkout's exit asked the detached
+    proxy `is_closed()`: a second InterfaceError, raised before the deadline's cancel was undone."""
+    db = await Database(make_settings(services, DB_TIMEOUT_SECONDS=str(TIMEOUT))).open()
+    task = asyncio.current_task()
+    assert task is not None
+    try:
+        with pytest.raises(DatabaseTimeout):
+            async with db.transaction() as conn:
+                _stall_the_loop(2 * TIMEOUT)
+                await conn.fetchval("SELECT 1")
+        assert task.cancelling() == 0, "the deadline's cancel was left on the task"
+        await asyncio.sleep(0)  # no cancellation pending either
+        async with db.transaction() as conn:
+            assert await conn.fetchval("SELECT 2") == 2
+    finally:
+        await db.close()
+
+
+async def test_a_deadline_whose_cancel_was_swallowed_leaves_no_stray_cancel(services: Services, clean: None) -> None:
+    """An await that loses the deadline's cancel (as `asyncio.wait_for` does on Python 3.11 when its
+    inner await completes at the same moment) must not leave the task cancelling."""
+    db = await Database(make_settings(services, DB_TIMEOUT_SECONDS=str(TIMEOUT))).open()
+    task = asyncio.current_task()
+    assert task is not None
+    try:
+        async with db.acquire() as conn:
+            _stall_the_loop(2 * TIMEOUT)
+            with contextlib.suppress(asyncio.CancelledError, asyncpg.InterfaceError):
+                await conn.fetchval("SELECT 1")
+        assert task.cancelling() == 0, "the deadline's cancel was left on the task"
+        async with db.acquire() as conn:
+            assert await conn.fetchval("SELECT 2") == 2
+    finally:
+        await db.close()
+
+
+async def test_a_stall_longer_than_the_database_deadline_mid_pass_does_not_stop_the_mail(
+    services: Services, mailbox: Mailbox, clean: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's event loop blocks for 2 × DB_TIMEOUT_SECONDS while the delivery loop waits on
+    its claim; a registration afterwards still gets its welcome message."""
+    claim_due = OutboxQueries.claim_due
+    stalled: list[float] = []
+
+    async def claim_with_a_stall(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+        if not stalled:
+            stalled.append(time.monotonic())
+            _stall_the_loop(2 * TIMEOUT)
+        return await claim_due(conn, *args)
+
+    monkeypatch.setattr(OutboxQueries, "claim_due", claim_with_a_stall)
+    async with serving(services, SMTP_URL=mailbox.url, DB_TIMEOUT_SECONDS=str(TIMEOUT), **MAIL_ENV) as client:
+        deadline = time.monotonic() + 10
+        while not stalled:
+            assert time.monotonic() < deadline, "the delivery loop never claimed"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(3 * TIMEOUT)  # the stall, and the failed pass after it
+        await register(client, "after-the-stall@example.com")
+        await mailbox.wait_for(1, seconds=20)
+    assert [m["To"] for m in mailbox.messages] == ["after-the-stall@example.com"]
