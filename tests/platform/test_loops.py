@@ -92,3 +92,18 @@ async def test_a_stall_longer_than_the_database_deadline_mid_pass_does_not_stop_
         await register(client, "after-the-stall@example.com")
         await mailbox.wait_for(1, seconds=20)
     assert [m["To"] for m in mailbox.messages] == ["after-the-stall@example.com"]
+
+
+async def test_an_idle_delivery_loop_costs_at_most_a_transaction_a_second(
+    services: Services, mailbox: Mailbox, clean: None, executed_queries: list[str]
+) -> None:
+    """With nothing in the outbox, a worker queries when LISTEN wakes it or its poll interval passes
+    (it used to read "nothing pending" as "due now" and poll every 50 ms: ~70 transactions a second)."""
+    window = 4.0
+    async with serving(services, SMTP_URL=mailbox.url, **MAIL_ENV):
+        await asyncio.sleep(1.0)  # the first pass
+        before = len(executed_queries)
+        await asyncio.sleep(window)
+        during = executed_queries[before:]
+    statements = [q for q in during if q.strip().upper() not in ("BEGIN;", "BEGIN", "COMMIT;", "COMMIT")]
+    assert len(statements) <= window, statements  # each statement is at most one transaction
