@@ -33,8 +33,6 @@ BROKEN = (
     asyncpg.InterfaceError,  # the socket is gone (ConnectionDoesNotExistError) or misused
     asyncpg.InternalClientError,  # "cannot switch to state …": the protocol lost its place
 )
-# What a connection raises when the server went away (a restart, a crash): every pooled one is dead.
-GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
 # What an unreachable, restarting, frozen or saturated database raises: each means "retry shortly".
 UNAVAILABLE = (TimeoutError, asyncpg.TooManyConnectionsError, *BROKEN)
 
@@ -110,8 +108,8 @@ class Checkout:
     connection is terminated (its state is unknown, and a rollback would wait on the frozen server)
     and the task cancelled; the caller sees TimeoutError, and the task is not left cancelling
     (whatever the body raised instead, even when an await below lost the cancel). A connection that
-    failed at the connection level is terminated too, and the pool told to replace every connection
-    it holds (after a database restart they are all dead).
+    failed at the connection level is terminated too; after a database restart each pooled one fails
+    once that way (a 503) and is replaced.
     """
 
     __slots__ = ("_conn", "_db", "_expired", "_task", "_timer")
@@ -147,10 +145,8 @@ class Checkout:
             raise DatabaseTimeout(self._db.timeout) from exc
 
     async def _give_back(self, exc: BaseException | None) -> None:
-        if self._expired or (isinstance(exc, BROKEN) and not is_bad_input(exc)):
-            _terminate(self._conn)  # its state is unknown
-        if isinstance(exc, GONE):
-            await self._db.pool.expire_connections()
+        if self._expired or isinstance(exc, BROKEN):
+            _terminate(self._conn)  # its state is unknown: the pool opens another in its place
         # A no-op for a terminated connection: terminating gave it back to the pool already.
         await self._db.pool.release(self._conn)
 
