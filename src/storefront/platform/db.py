@@ -243,9 +243,12 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def periodically(what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float) -> None:
+async def periodically(
+    what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float, beat: Callable[[], None]
+) -> None:
     """Run a background purge `first_delay` s after start, then every `interval` s, for as long as
-    the worker runs; a failure (the database may be down for a while) waits for the next turn."""
+    the worker runs; a failure (the database may be down for a while) waits for the next turn.
+    `beat()` after each turn, failed or not (see `platform.loops`)."""
     await asyncio.sleep(first_delay)
     while True:
         try:
@@ -255,5 +258,6 @@ async def periodically(what: str, job: Callable[[], Awaitable[int]], interval: f
         else:
             if count:
                 log.info(what, extra={"count": count})
+        beat()
         raise_if_cancelled()
         await asyncio.sleep(interval)
