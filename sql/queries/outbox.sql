@@ -42,10 +42,13 @@ WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL;
 
 -- name: pending_stats
 -- Messages neither sent nor failed: how many, the oldest one's age, and the seconds until the next
--- one is due (0 when one is due now; NULL when none is pending).
+-- one is due (0 when one is due now; NULL when none is pending: `greatest` ignores NULL, so the CASE
+-- keeps an empty outbox from reading as "due now").
 SELECT count(*) AS pending,
        coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds,
-       greatest(0, extract(epoch FROM min(due_at) - now()))::float8 AS next_due_in
+       CASE WHEN min(due_at) IS NOT NULL
+            THEN greatest(0, extract(epoch FROM min(due_at) - now()))::float8
+       END AS next_due_in
 FROM outbox
 WHERE sent_at IS NULL AND failed_at IS NULL;
 

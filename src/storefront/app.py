@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,12 +20,13 @@ from storefront.accounts.service import purge_email_tokens
 from storefront.accounts.tokens import bearer_identity
 from storefront.catalog.controller import ItemsController
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
-from storefront.ops.metrics import refresh_pool_gauges
+from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
-from storefront.orders.idempotency import purge_periodically
+from storefront.orders.idempotency import PURGE_INTERVAL, purge_periodically
 from storefront.platform.db import Database, periodically
 from storefront.platform.heap import freeze_startup_objects
 from storefront.platform.logging import configure_logging
+from storefront.platform.loops import Loop, Supervisor
 from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
 from storefront.platform.ratelimit import RateLimiter
@@ -64,7 +63,9 @@ CORS_EXPOSE_HEADERS = [
 def build_state(settings: Settings) -> AppState:
     """The worker's resources, not yet connected (the lifespan opens them)."""
     valkey = ValkeyClient(settings.valkey_url or "")
-    return AppState(settings=settings, db=Database(settings), valkey=valkey, limiter=RateLimiter(valkey))
+    return AppState(
+        settings=settings, db=Database(settings), valkey=valkey, limiter=RateLimiter(valkey), loops=Supervisor()
+    )
 
 
 def dependencies(state: AppState) -> dict[str, Provide]:
@@ -97,17 +98,21 @@ def mail_delivery(state: AppState) -> Delivery | None:
     return Delivery(state.db, settings.mail, emails.renderer(settings), transport, listen_dsn=listen_dsn)
 
 
-def background_tasks(state: AppState) -> list[Coroutine[Any, Any, None]]:
-    """What each worker runs besides requests, for as long as it runs."""
+def background_loops(state: AppState) -> list[Loop]:
+    """What each worker runs besides requests, for as long as it runs (under supervision)."""
     db = state.db
-    tasks = [
-        refresh_pool_gauges(db),
-        purge_periodically(db),
-        periodically("purged old outbox messages", lambda: purge_outbox(db), HOUR, 120.0),
-        periodically("purged expired email tokens", lambda: purge_email_tokens(db), HOUR, 150.0),
+
+    def hourly(name: str, what: str, job: Callable[[], Awaitable[int]], first_delay: float) -> Loop:
+        return Loop(name, HOUR, lambda beat: periodically(what, job, HOUR, first_delay, beat))
+
+    loops = [
+        Loop("db-pool-gauges", POOL_INTERVAL, lambda beat: refresh_pool_gauges(db, beat)),
+        Loop("idempotency-keys-purge", PURGE_INTERVAL, lambda beat: purge_periodically(db, beat)),
+        hourly("outbox-purge", "purged old outbox messages", lambda: purge_outbox(db), 120.0),
+        hourly("email-tokens-purge", "purged expired email tokens", lambda: purge_email_tokens(db), 150.0),
     ]
     delivery = mail_delivery(state)
-    return tasks if delivery is None else [*tasks, delivery.run()]
+    return loops if delivery is None else [*loops, *delivery.loops()]
 
 
 def lifespan(state: AppState) -> Any:
@@ -116,16 +121,12 @@ def lifespan(state: AppState) -> Any:
     @asynccontextmanager
     async def run(_: Litestar) -> AsyncIterator[None]:
         await state.db.open()
-        tasks = [asyncio.create_task(task) for task in background_tasks(state)]
+        state.loops.start(background_loops(state))
         freeze_startup_objects()
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await state.loops.stop()
             await state.valkey.close()
             await state.db.close()
 

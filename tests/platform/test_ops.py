@@ -25,7 +25,7 @@ async def test_liveness(client: AsyncTestClient[Any]) -> None:
 async def test_ready_when_both_answer(client: AsyncTestClient[Any]) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "loops": "ok"}}
 
 
 async def test_degraded_without_valkey_and_back_when_it_returns(
@@ -40,7 +40,7 @@ async def test_degraded_without_valkey_and_back_when_it_returns(
         response = await client.get("/health/ready")
         assert time.monotonic() - started < 2
         assert response.status_code == 200
-        assert response.json() == {"status": "degraded", "checks": {"database": "ok", "cache": "down"}}
+        assert response.json() == {"status": "degraded", "checks": {"database": "ok", "cache": "down", "loops": "ok"}}
         assert (await client.get("/health")).status_code == 200
         private_valkey._requested_port = port
         private_valkey.start()
@@ -57,7 +57,10 @@ async def test_unavailable_without_postgres(services: Services, private_postgres
         assert time.monotonic() - started < 2.5
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/json")
-        assert response.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
+        assert response.json() == {
+            "status": "unavailable",
+            "checks": {"database": "down", "cache": "ok", "loops": "ok"},
+        }
         failed = await client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"})
         body = assert_problem(failed, 503, "service-unavailable")
         assert "Traceback" not in body["detail"]

@@ -293,12 +293,15 @@ async def test_a_stopping_worker_ends_its_delivery_loop_even_if_a_send_swallowed
     try:
         transport = SwallowingTransport()
         delivery = Delivery(db, settings.mail, emails.renderer(settings), transport, listen_dsn=services.database_url)
-        task = asyncio.create_task(delivery.run())
+        task, listener = asyncio.create_task(delivery.run()), asyncio.create_task(delivery.listener.run())
         await _enqueue(services, 1)
         await asyncio.wait_for(transport.sending.wait(), 10)
         task.cancel()
         done, _ = await asyncio.wait([task], timeout=3)
         assert done, "the delivery loop never stopped"
+        listener.cancel()
+        done, _ = await asyncio.wait([listener], timeout=3)
+        assert done, "the listener never stopped"
     finally:
         await db.close()
 

@@ -14,7 +14,7 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.serialization import encode_json
 
 from storefront.errors import Unauthenticated
-from storefront.ops.schemas import Checks, Liveness, Readiness, ReadinessState
+from storefront.ops.schemas import Checks, CheckState, Liveness, Readiness, ReadinessState
 from storefront.platform.datadir import is_draining
 from storefront.platform.db import Database
 from storefront.platform.valkey import ValkeyClient
@@ -59,19 +59,25 @@ async def _cache_ok(valkey: ValkeyClient) -> bool:
     responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down, or stopping")},
 )
 async def readiness(app_state: AppStateDep) -> Response[Readiness]:
-    """200 `ok` or `degraded` (Valkey down); 503 `unavailable` when PostgreSQL is down, `draining`
-    once the instance has been asked to stop (it still finishes what it has). Within 2 s."""
+    """200 `ok` or `degraded` (Valkey down, or a background loop of this worker silent past its
+    bound); 503 `unavailable` when PostgreSQL is down, `draining` once the instance has been asked to
+    stop (it still finishes what it has). Within 2 s."""
     settings = app_state.settings
     database, cache = await asyncio.gather(_database_ok(app_state.db), _cache_ok(app_state.valkey))
-    status: ReadinessState = "ok" if database and cache else "degraded" if database else "unavailable"
+    loops = not app_state.loops.stale()
+    status: ReadinessState = "unavailable" if not database else "ok" if cache and loops else "degraded"
     if is_draining(settings.data_dir):
         status = "draining"
     body = Readiness(
         status=status,
-        checks=Checks(database="ok" if database else "down", cache="ok" if cache else "down"),
+        checks=Checks(database=_state(database), cache=_state(cache), loops=_state(loops)),
     )
     code = 200 if status in ("ok", "degraded") else 503
     return Response(body, status_code=code, headers={"Cache-Control": "no-store"})
+
+
+def _state(ok: bool) -> CheckState:
+    return "ok" if ok else "down"
 
 
 def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

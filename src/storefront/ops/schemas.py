@@ -16,17 +16,20 @@ class Liveness(ResponseStruct):
 
 
 class Checks(ResponseStruct):
-    """State of each backing service."""
+    """State of each backing service, and of the worker's background loops (`down` when one has
+    been silent past its bound)."""
 
     database: CheckState
     cache: CheckState
+    loops: CheckState
 
 
 ReadinessState = Literal["ok", "degraded", "unavailable", "draining"]
 
 
 class Readiness(ResponseStruct):
-    """`ok` (both up), `degraded` (Valkey down, still serving), `unavailable` (PostgreSQL down) or
+    """`ok` (all up), `degraded` (Valkey down or a background loop stuck, still serving),
+    `unavailable` (PostgreSQL down) or
     `draining` (stopping: finishing its work, taking no more)."""
 
     status: ReadinessState

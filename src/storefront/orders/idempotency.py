@@ -21,6 +21,7 @@ import msgspec
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
 from storefront.platform.db import Database, periodically, purge_in_batches, retry_once
+from storefront.platform.loops import Beat
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -110,6 +111,7 @@ async def purge_expired(db: Database) -> int:
     return await purge_in_batches(db, Q.purge_idempotency_keys, PURGE_BATCH)
 
 
-async def purge_periodically(db: Database) -> None:
+async def purge_periodically(db: Database, beat: Beat) -> None:
     """The worker's background purge: shortly after start, then every ten minutes."""
-    await periodically("purged expired idempotency keys", lambda: purge_expired(db), PURGE_INTERVAL, PURGE_FIRST_DELAY)
+    purge = lambda: purge_expired(db)  # noqa: E731
+    await periodically("purged expired idempotency keys", purge, PURGE_INTERVAL, PURGE_FIRST_DELAY, beat)

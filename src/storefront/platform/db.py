@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -105,9 +106,10 @@ class Checkout:
 
     One timer per checkout (~2 µs, against ~20 µs for a `wait_for` per query). When it fires, the
     connection is terminated (its state is unknown, and a rollback would wait on the frozen server)
-    and the task cancelled; the caller sees TimeoutError. A connection that failed at the
-    connection level is terminated too, and the pool told to replace every connection it holds
-    (after a database restart they are all dead).
+    and the task cancelled; the caller sees TimeoutError, and the task is not left cancelling
+    (whatever the body raised instead, even when an await below lost the cancel). A connection that
+    failed at the connection level is terminated too; after a database restart each pooled one fails
+    once that way (a 503) and is replaced.
     """
 
     __slots__ = ("_conn", "_db", "_expired", "_task", "_timer")
@@ -132,18 +134,26 @@ class Checkout:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._timer.cancel()
-        conn = self._conn
-        if isinstance(exc, BROKEN) and not conn.is_closed():
-            conn.terminate()
-            self._db.pool.expire_connections()
-        await self._db.pool.release(conn)
-        if exc is not None:
-            self._raise_if_expired(exc)
+        try:
+            await self._give_back(exc)
+        finally:
+            # Whatever happened since, the deadline's cancel is undone here: left on the task, it
+            # would end the caller at its next check (a background loop would stop for good).
+            if self._expired and self._task is not None:
+                self._task.uncancel()
+        if self._expired and exc is not None:
+            raise DatabaseTimeout(self._db.timeout) from exc
+
+    async def _give_back(self, exc: BaseException | None) -> None:
+        if self._expired or isinstance(exc, BROKEN):
+            _terminate(self._conn)  # its state is unknown: the pool opens another in its place
+        # A no-op for a terminated connection: terminating gave it back to the pool already.
+        await self._db.pool.release(self._conn)
 
     def _expire(self) -> None:
         self._expired = True
         if self._conn is not None:
-            self._conn.terminate()
+            _terminate(self._conn)
         if self._task is not None:
             self._task.cancel()
 
@@ -152,6 +162,14 @@ class Checkout:
             if self._task is not None:
                 self._task.uncancel()
             raise DatabaseTimeout(self._db.timeout) from exc
+
+
+def _terminate(conn: Any) -> None:
+    """Close a checked-out connection at once. Terminating a pooled connection hands it back to the
+    pool and detaches its proxy, after which every call on the proxy (`is_closed()` included)
+    raises InterfaceError: a connection terminated already is left as it is."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 class Database:
@@ -225,9 +243,12 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def periodically(what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float) -> None:
+async def periodically(
+    what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float, beat: Callable[[], None]
+) -> None:
     """Run a background purge `first_delay` s after start, then every `interval` s, for as long as
-    the worker runs; a failure (the database may be down for a while) waits for the next turn."""
+    the worker runs; a failure (the database may be down for a while) waits for the next turn.
+    `beat()` after each turn, failed or not (see `platform.loops`)."""
     await asyncio.sleep(first_delay)
     while True:
         try:
@@ -237,5 +258,6 @@ async def periodically(what: str, job: Callable[[], Awaitable[int]], interval: f
         else:
             if count:
                 log.info(what, extra={"count": count})
+        beat()
         raise_if_cancelled()
         await asyncio.sleep(interval)

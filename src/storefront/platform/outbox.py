@@ -27,6 +27,8 @@ import msgspec
 from prometheus_client import Counter, Gauge
 
 from storefront.platform.db import Database, purge_in_batches, raise_if_cancelled
+from storefront.platform.listener import Listener
+from storefront.platform.loops import Beat, Loop, no_beat
 from storefront.platform.mail import DiscardTransport, Sender, SendError, SmtpTransport
 from storefront.platform.settings import MailSettings
 from storefront.platform.sql import Execute, Queries, Rows, Value
@@ -126,7 +128,7 @@ def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> float:
 
 
 class Delivery:
-    """One worker's delivery loop: `await delivery.run()` until cancelled."""
+    """One worker's delivery loop, `run()`, woken by its `listener`; the app supervises both (`loops()`)."""
 
     def __init__(
         self,
@@ -145,7 +147,6 @@ class Delivery:
         self.db = db
         self.render = render
         self.transport = transport
-        self.listen_dsn = listen_dsn
         self.sender = mail.sender
         self.max_attempts = mail.mail_max_attempts
         self.timeout = float(mail.smtp_timeout_seconds)
@@ -156,32 +157,33 @@ class Delivery:
         self.max_delay = max_delay
         self.batch = batch
         self.jitter = jitter
-        self.wake = asyncio.Event()
-        self._stopping = False
-        self._lost = asyncio.Event()  # set when the LISTEN connection is lost, or the loop stops
+        self.listener = Listener(listen_dsn, CHANNEL, self.timeout, poll_seconds)
+        self.wake = self.listener.wake
 
-    async def run(self) -> None:
-        """Deliver whatever is due, then sleep until woken, the next message is due, or the poll."""
-        listener = asyncio.create_task(self._listen())
-        try:
-            while True:
-                self.wake.clear()
-                try:
-                    while await self.deliver_due():
-                        pass
-                    delay = await self._housekeeping()
-                except Exception as exc:  # the database may be down for a while: poll again later
-                    log.warning("mail delivery pass failed", extra={"error": repr(exc)})
-                    delay = self.poll_seconds
-                raise_if_cancelled()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), delay)
-        finally:
-            self._stopping = True
-            self._lost.set()
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+    def loops(self) -> list[Loop]:
+        """The delivery loop and its LISTEN, to run under a supervisor: a delivery pass may take a
+        batch's lease; the LISTEN loop may wait out its longest backoff and a connect timeout."""
+        return [
+            Loop("mail-delivery", self.lease_seconds + self.poll_seconds, self.run),
+            Loop("mail-listen", self.listener.longest_wait, self.listener.run),
+        ]
+
+    async def run(self, beat: Beat = no_beat) -> None:
+        """Deliver whatever is due, then sleep until woken (by the listener), the next message is due,
+        or the poll; `beat()` after every batch and every pass, failed or not."""
+        while True:
+            self.wake.clear()
+            try:
+                while await self.deliver_due():
+                    beat()
+                delay = await self._housekeeping()
+            except Exception as exc:  # the database may be down for a while: poll again later
+                log.warning("mail delivery pass failed", extra={"error": repr(exc)})
+                delay = self.poll_seconds
+            beat()
+            raise_if_cancelled()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), delay)
 
     async def deliver_due(self) -> int:
         """Claim one batch of due messages and try each; how many were claimed, or 0 when the relay
@@ -271,35 +273,3 @@ class Delivery:
         OLDEST.set(stats["oldest_age_seconds"])
         due_in = stats["next_due_in"]
         return self.poll_seconds if due_in is None else min(self.poll_seconds, max(due_in, 0.05))
-
-    async def _listen(self) -> None:
-        """Keep a LISTEN connection open (reconnecting with backoff); each notification wakes the loop."""
-        backoff = 1.0
-        while not self._stopping:
-            try:
-                conn = await asyncpg.connect(self.listen_dsn, timeout=self.timeout)
-            except Exception as exc:
-                log.warning("mail wake-up channel unavailable; polling", extra={"error": repr(exc)})
-            else:
-                backoff = 1.0
-                await self._listen_on(conn)
-            if self._stopping:
-                return
-            raise_if_cancelled()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
-
-    async def _listen_on(self, conn: asyncpg.Connection) -> None:
-        """Wake the loop on every notification until the connection is lost."""
-        self._lost = lost = asyncio.Event()
-        if self._stopping:
-            lost.set()
-        try:
-            conn.add_termination_listener(lambda _conn: lost.set())
-            await conn.add_listener(CHANNEL, lambda *_args: self.wake.set())
-            self.wake.set()  # whatever was queued while nobody listened
-            await lost.wait()
-        except Exception as exc:
-            log.warning("mail wake-up channel lost; polling", extra={"error": repr(exc)})
-        finally:
-            conn.terminate()  # no await here: nothing can hold up a cancellation

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from storefront.platform.db import Database
+from storefront.platform.loops import Supervisor
 from storefront.platform.ratelimit import RateLimiter
 from storefront.platform.settings import AuthSettings, Settings
 from storefront.platform.valkey import ValkeyClient
@@ -23,7 +24,8 @@ SettingsDep = NamedDependency[Settings]
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """The settings, the database pool, the Valkey client and the rate limiter of one worker.
+    """The settings, the database pool, the Valkey client, the rate limiter and the background loops
+    of one worker.
 
     Handlers receive these as dependencies (`db: DatabaseDep`, …; see `create_app`); `of()` is for
     the code that runs where dependencies do not reach: the guards.
@@ -33,6 +35,7 @@ class AppState:
     db: Database
     valkey: ValkeyClient
     limiter: RateLimiter
+    loops: Supervisor
 
     def as_litestar_state(self) -> State:
         """The `state=` for the Litestar app."""
