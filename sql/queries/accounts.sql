@@ -146,8 +146,8 @@ SET used_at = now()
 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL;
 
 -- name: find_email_token
--- A live token of the purpose: unused, unexpired, its account active.
-SELECT t.user_id, t.email
+-- A live token of the purpose: unused, unexpired, its account active (and the account's address and name).
+SELECT t.user_id, t.email, u.email AS account_email, u.full_name
 FROM email_tokens AS t
 JOIN users AS u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()

@@ -11,6 +11,7 @@ from storefront.accounts import emails
 from storefront.accounts.caller import Caller
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
+from storefront.accounts.strength import require_strong
 from storefront.accounts.schemas import (
     Accepted,
     AdminUserUpdate,
@@ -61,6 +62,7 @@ async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str
     """Create a customer and queue its welcome message (with a verification link) in the same
     transaction; a taken email (case-insensitively) is 409, and nothing is queued."""
     await limits.before_register(ip)
+    require_strong("password", data.password, data.email, data.full_name)
     password_hash = await hash_password(data.password)
     try:
         async with db.transaction() as conn:
@@ -108,6 +110,7 @@ async def confirm_password_reset(db: Database, data: PasswordResetConfirm) -> No
         live = await Q.find_email_token(conn, token_hash, RESET_PURPOSE)
     if live is None:  # checked before hashing, so a made-up token costs a query, not argon2
         raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
+    require_strong("new_password", data.new_password, live["account_email"], live["full_name"])
     password_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         row = await Q.use_email_token(conn, token_hash, RESET_PURPOSE)
@@ -197,6 +200,7 @@ async def _require_password(db: Database, user_id: UUID, password: str) -> None:
 async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
     """Set a new password and revoke every other session; the caller's stays."""
     await _require_password(db, caller.id, data.current_password)
+    require_strong("new_password", data.new_password, caller.user.email, caller.user.full_name)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         await Q.set_password_hash(conn, caller.id, new_hash)
