@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from storefront.accounts import service
+from storefront.accounts import service, sessions
 from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, admin_only
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
@@ -123,7 +123,7 @@ class AuthController(Controller):
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
     async def refresh(self, app_state: AppStateDep, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token; reusing a rotated-out token revokes its whole session."""
-        return await service.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
+        return await sessions.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
 
     @post(
         "/logout",
@@ -134,7 +134,7 @@ class AuthController(Controller):
     )
     async def logout(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[RefreshIn]) -> None:
         """End the session: its refresh tokens and every access token carrying its `sid`."""
-        await service.logout(db, request.user, data.refresh_token)
+        await sessions.logout(db, request.user, data.refresh_token)
 
     @post("/verify-email", status_code=204, responses=problems(*BODY))
     async def verify_email(self, db: DatabaseDep, data: JSONBody[EmailTokenIn]) -> None:

@@ -7,11 +7,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from storefront.accounts import emails
+from storefront.accounts import emails, sessions
 from storefront.accounts.caller import Caller
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
-from storefront.accounts.strength import require_strong
 from storefront.accounts.schemas import (
     Accepted,
     AdminUserUpdate,
@@ -25,13 +24,12 @@ from storefront.accounts.schemas import (
 )
 from storefront.accounts.security import (
     hash_password,
-    issue_access_token,
     needs_rehash,
     new_email_token,
-    new_refresh_token,
     refresh_token_hash,
     verify_password,
 )
+from storefront.accounts.strength import require_strong
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from storefront.platform.db import Database, purge_in_batches, retry_once
 from storefront.platform.outbox import enqueue
@@ -122,21 +120,6 @@ async def confirm_password_reset(db: Database, data: PasswordResetConfirm) -> No
         await enqueue(conn, emails.PASSWORD_CHANGED, user["email"], {"name": user["full_name"]})
 
 
-async def _store_refresh_token(conn: asyncpg.Connection, auth: AuthSettings, session_id: UUID) -> str:
-    token, token_hash = new_refresh_token()
-    await Q.insert_refresh_token(conn, token_hash, session_id, float(auth.refresh_ttl_seconds))
-    return token
-
-
-def _pair(auth: AuthSettings, user_id: UUID, session_id: UUID, refresh_token: str) -> TokenPair:
-    return TokenPair(
-        access_token=issue_access_token(auth, user_id, session_id),
-        token_type="bearer",
-        expires_in=auth.access_ttl_seconds,
-        refresh_token=refresh_token,
-    )
-
-
 async def check_credentials(db: Database, email: str, password: str) -> UUID | None:
     """The user id for a right password on an active account, else None (same work either way)."""
     async with db.acquire() as conn:
@@ -160,34 +143,7 @@ async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, e
         raise Unauthenticated(BAD_CREDENTIALS)
     await limits.login_succeeded(email, ip)
     async with db.transaction() as conn:
-        session_id = await Q.insert_session(conn, user_id)
-        token = await _store_refresh_token(conn, auth, session_id)
-    return _pair(auth, user_id, session_id, token)
-
-
-async def refresh(db: Database, auth: AuthSettings, token: str) -> TokenPair:
-    """Rotate a refresh token; presenting a rotated-out one revokes its whole family."""
-    token_hash = refresh_token_hash(token)
-    async with db.transaction() as conn:
-        row = await Q.rotate_refresh_token(conn, token_hash)
-        if row is not None:
-            new_token = await _store_refresh_token(conn, auth, row["session_id"])
-            return _pair(auth, row["user_id"], row["session_id"], new_token)
-    async with db.acquire() as conn:
-        known = await Q.find_refresh_token(conn, token_hash)
-        if known is not None and known["rotated_at"] is not None:
-            await Q.revoke_session(conn, known["session_id"])
-            raise Unauthenticated("This refresh token was already used; the session has been revoked.")
-    raise Unauthenticated("Invalid, expired or revoked refresh token.")
-
-
-async def logout(db: Database, caller: Caller, token: str) -> None:
-    """Revoke the caller's session (its refresh tokens and access tokens), and the token's, if theirs."""
-    async with db.transaction() as conn:
-        await Q.revoke_session(conn, caller.session_id)
-        known = await Q.find_refresh_token(conn, refresh_token_hash(token))
-        if known is not None and known["user_id"] == caller.id:
-            await Q.revoke_session(conn, known["session_id"])
+        return await sessions.start(conn, auth, user_id)
 
 
 async def _require_password(db: Database, user_id: UUID, password: str) -> None:
