@@ -18,6 +18,7 @@ from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, a
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     Accepted,
+    AccountDeletion,
     AdminUserUpdate,
     EmailTokenIn,
     LoginForm,
@@ -197,10 +198,11 @@ class UsersController(Controller):
         """Set a new password; every other session is revoked, this one is kept."""
         await service.change_password(db, request.user, data)
 
-    @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409))
-    async def delete_me(self, request: CallerRequest, db: DatabaseDep) -> None:
-        """Soft-delete the caller's account (not the last active admin)."""
-        await service.delete_user(db, request.user.id)
+    @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409, *BODY))
+    async def delete_me(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[AccountDeletion]) -> None:
+        """Soft-delete the caller's account, confirmed with `current_password` (a wrong one is 422 on
+        that field); never the last active admin."""
+        await service.delete_me(db, request.user, data)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(

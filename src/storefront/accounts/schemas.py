@@ -134,6 +134,12 @@ class PasswordChange(RequestStruct):
     new_password: Password
 
 
+class AccountDeletion(RequestStruct):
+    """The current password, confirming the caller's own deletion."""
+
+    current_password: AnyPassword
+
+
 class EmailTokenIn(RequestStruct):
     """The token of an email verification link."""
 

@@ -13,6 +13,7 @@ from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import (
     Accepted,
+    AccountDeletion,
     AdminUserUpdate,
     PasswordChange,
     PasswordResetConfirm,
@@ -154,19 +155,20 @@ async def _require_password(db: Database, user_id: UUID, password: str) -> None:
 
 
 async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
-    """Set a new password and revoke every other session; the caller's stays."""
+    """Set a new password, revoke every other session (the caller's stays) and tell the owner."""
     await _require_password(db, caller.id, data.current_password)
     require_strong("new_password", data.new_password, caller.user.email, caller.user.full_name)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         await Q.set_password_hash(conn, caller.id, new_hash)
         await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
+        await enqueue(conn, emails.PASSWORD_CHANGED, caller.user.email, {"name": caller.user.full_name})
 
 
 async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: ProfileUpdate) -> UserOut:
     """Change the caller's name, or email (with the current password). A new email is unverified:
     a link goes to it and a notice to the old one, in the transaction of the change; reset links
-    sent to the old address die."""
+    sent to the old address die, and so do the caller's other sessions."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
         await _require_password(db, caller.id, data.current_password)
@@ -178,6 +180,7 @@ async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: Prof
             user = UserOut.from_row(row)
             if user.email != row["old_email"]:
                 await Q.retire_email_tokens(conn, user.id, RESET_PURPOSE)
+                await Q.revoke_other_sessions(conn, user.id, caller.session_id)
                 await _queue_verification(conn, auth, user)
                 notice = {"name": user.full_name, "new_email": user.email}
                 await enqueue(conn, emails.EMAIL_CHANGED, row["old_email"], notice)
@@ -213,6 +216,12 @@ async def delete_user(db: Database, user_id: UUID) -> None:
             await Q.revoke_user_sessions(conn, user_id)
 
     await retry_once(attempt)
+
+
+async def delete_me(db: Database, caller: Caller, data: AccountDeletion) -> None:
+    """The caller's own soft delete, once the current password is confirmed."""
+    await _require_password(db, caller.id, data.current_password)
+    await delete_user(db, caller.id)
 
 
 async def admin_update(db: Database, user_id: UUID, data: AdminUserUpdate) -> UserOut:
