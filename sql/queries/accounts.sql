@@ -62,16 +62,28 @@ VALUES ($1)
 RETURNING id;
 
 -- name: insert_refresh_token
-INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
-VALUES ($1, $2, now() + make_interval(secs => $3));
+-- Alive $3 s, but never past the end of its session ($2), $4 s after the session began; returns that end.
+WITH session AS (
+    SELECT id, created_at + make_interval(secs => $4) AS ends_at
+    FROM sessions
+    WHERE id = $2
+),
+token AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
+    SELECT $1, id, least(now() + make_interval(secs => $3), ends_at)
+    FROM session
+)
+SELECT ends_at
+FROM session;
 
 -- name: rotate_refresh_token
--- Marks the presented token used; returns its session only if it was live, unused and unexpired.
+-- Marks the presented token used; returns its session only if it was live, unused and unexpired,
+-- and the session began less than $2 s ago.
 UPDATE refresh_tokens AS t
 SET rotated_at = now()
 FROM sessions AS s, users AS u
 WHERE t.token_hash = $1 AND t.rotated_at IS NULL AND t.expires_at > now()
-  AND s.id = t.session_id AND s.revoked_at IS NULL
+  AND s.id = t.session_id AND s.revoked_at IS NULL AND s.created_at > now() - make_interval(secs => $2)
   AND u.id = s.user_id AND u.is_active AND u.deleted_at IS NULL
 RETURNING s.id AS session_id, u.id AS user_id;
 
@@ -170,8 +182,8 @@ SET used_at = now()
 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL;
 
 -- name: find_email_token
--- A live token of the purpose: unused, unexpired, its account active.
-SELECT t.user_id, t.email
+-- A live token of the purpose: unused, unexpired, its account active (and the account's address and name).
+SELECT t.user_id, t.email, u.email AS account_email, u.full_name
 FROM email_tokens AS t
 JOIN users AS u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()

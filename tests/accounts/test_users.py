@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,6 +14,10 @@ from tests.support.shop import sql
 pytestmark = pytest.mark.anyio
 USERS = "/api/v1/users"
 ME = f"{USERS}/me"
+
+
+async def _delete_me(client: AsyncTestClient[Any], headers: dict[str, str], password: str = PASSWORD) -> Any:
+    return await client.request("DELETE", ME, json={"current_password": password}, headers=headers)
 
 
 async def test_me_is_the_caller_pre_encoded_with_its_headers(client: AsyncTestClient[Any]) -> None:
@@ -72,7 +77,7 @@ async def test_password_change_revokes_other_sessions_and_keeps_this_one(client:
 
 async def test_deleted_user_token_is_401_and_email_stays_reserved(client: AsyncTestClient[Any], services: Any) -> None:
     user, headers = await customer(client)
-    assert (await client.delete(ME, headers=headers)).status_code == 204
+    assert (await _delete_me(client, headers)).status_code == 204
     assert_problem(await client.get(ME, headers=headers), 401, "unauthenticated")
     again = await client.post(
         "/api/v1/auth/register", json={"email": user["email"], "password": PASSWORD, "full_name": "X"}
@@ -83,10 +88,52 @@ async def test_deleted_user_token_is_401_and_email_stays_reserved(client: AsyncT
     assert_problem(failed, 401, "unauthenticated")
 
 
+async def test_deleting_yourself_needs_the_current_password(client: AsyncTestClient[Any]) -> None:
+    user, headers = await customer(client)
+    assert_problem(await client.delete(ME, headers=headers), 415, "unsupported-media-type")
+    empty = await client.request("DELETE", ME, content=b"", headers={**headers, "Content-Type": "application/json"})
+    assert_problem(empty, 400, "malformed-request")
+    wrong = await _delete_me(client, headers, "not the password")
+    assert assert_problem(wrong, 422, "validation-error")["errors"][0]["field"] == "current_password"
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    assert (await _delete_me(client, headers)).status_code == 204
+    assert_problem(await client.get(ME, headers=headers), 401, "unauthenticated")
+    documented = (await client.get("/openapi.json")).json()["paths"][ME]["delete"]
+    body = documented["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/AccountDeletion"}
+    assert "422" in documented["responses"]
+
+
+async def test_password_change_queues_a_notice_to_the_owner_with_the_change(
+    client: AsyncTestClient[Any], services: Any
+) -> None:
+    user, headers = await customer(client)
+    change = {"current_password": PASSWORD, "new_password": "brand new password"}
+    assert (await client.post(f"{ME}/password", json=change, headers=headers)).status_code == 204
+    notices = await sql(
+        services.database_url,
+        "SELECT payload FROM outbox WHERE kind = 'password_changed' AND recipient = $1",
+        user["email"],
+    )
+    assert [json.loads(row["payload"]) for row in notices] == [{"name": "Test User"}]
+
+
+async def test_email_change_revokes_the_other_sessions_and_keeps_this_one(client: AsyncTestClient[Any]) -> None:
+    user = await register(client)
+    mine, other = await login(client, user["email"]), await login(client, user["email"])
+    change = {"email": unique_email(), "current_password": PASSWORD}
+    assert (await client.patch(ME, json=change, headers=bearer(mine["access_token"]))).status_code == 200
+    assert (await client.get(ME, headers=bearer(mine["access_token"]))).status_code == 200
+    assert_problem(await client.get(ME, headers=bearer(other["access_token"])), 401, "unauthenticated")
+    stale = await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    assert_problem(stale, 401, "unauthenticated")
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": mine["refresh_token"]})).status_code == 200
+
+
 async def test_deleted_user_reads_as_404_for_admins(client: AsyncTestClient[Any], services: Any) -> None:
     user, headers = await customer(client)
     _, admin_headers = await admin(client, services.database_url)
-    await client.delete(ME, headers=headers)
+    await _delete_me(client, headers)
     assert_problem(await client.get(f"{USERS}/{user['id']}", headers=admin_headers), 404, "not-found")
 
 
@@ -132,7 +179,7 @@ async def test_last_admin_cannot_be_demoted_deactivated_or_deleted(client: Async
     for change in ({"role": "customer"}, {"is_active": False}):
         assert_problem(await client.patch(f"{USERS}/{me['id']}", json=change, headers=headers), 409, "conflict")
     assert_problem(await client.delete(f"{USERS}/{me['id']}", headers=headers), 409, "conflict")
-    assert_problem(await client.delete(ME, headers=headers), 409, "conflict")
+    assert_problem(await _delete_me(client, headers), 409, "conflict")
     # With a second admin the first may step down.
     await admin(client, services.database_url)
     assert (await client.patch(f"{USERS}/{me['id']}", json={"role": "customer"}, headers=headers)).status_code == 200

@@ -13,11 +13,12 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from storefront.accounts import service
+from storefront.accounts import service, sessions
 from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, admin_only
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     Accepted,
+    AccountDeletion,
     AdminUserUpdate,
     EmailTokenIn,
     LoginForm,
@@ -121,7 +122,7 @@ class AuthController(Controller):
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
     async def refresh(self, app_state: AppStateDep, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token; reusing a rotated-out token revokes its whole session."""
-        return await service.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
+        return await sessions.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
 
     @post(
         "/logout",
@@ -132,7 +133,7 @@ class AuthController(Controller):
     )
     async def logout(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[RefreshIn]) -> None:
         """End the session: its refresh tokens and every access token carrying its `sid`."""
-        await service.logout(db, request.user, data.refresh_token)
+        await sessions.logout(db, request.user, data.refresh_token)
 
     @post("/verify-email", status_code=204, responses=problems(*BODY))
     async def verify_email(self, db: DatabaseDep, data: JSONBody[EmailTokenIn]) -> None:
@@ -198,10 +199,11 @@ class UsersController(Controller):
         """Set a new password; every other session is revoked, this one is kept."""
         await service.change_password(db, request.user, data)
 
-    @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409))
-    async def delete_me(self, request: CallerRequest, db: DatabaseDep) -> None:
-        """Soft-delete the caller's account (not the last active admin)."""
-        await service.delete_user(db, request.user.id)
+    @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409, *BODY))
+    async def delete_me(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[AccountDeletion]) -> None:
+        """Soft-delete the caller's account, confirmed with `current_password` (a wrong one is 422 on
+        that field); never the last active admin."""
+        await service.delete_me(db, request.user, data)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(

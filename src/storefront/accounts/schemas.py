@@ -34,7 +34,8 @@ Password = Annotated[
     Meta(
         min_length=PASSWORD_MIN,
         max_length=PASSWORD_MAX,
-        description=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, any Unicode.",
+        description=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, any Unicode; one the strength estimator finds easy"
+        " to guess, or built from the account's email or name, is a 422.",
     ),
 ]
 AnyPassword = Annotated[str, Meta(max_length=1024)]
@@ -133,6 +134,12 @@ class PasswordChange(RequestStruct):
 
     current_password: AnyPassword
     new_password: Password
+
+
+class AccountDeletion(RequestStruct):
+    """The current password, confirming the caller's own deletion."""
+
+    current_password: AnyPassword
 
 
 class EmailTokenIn(RequestStruct):

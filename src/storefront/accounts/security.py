@@ -98,15 +98,15 @@ def new_email_token(secret_key: str) -> tuple[str, bytes]:
     return nonce, refresh_token_hash(email_token(secret_key, nonce))
 
 
-def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
-    """A signed access JWT for the user in the session `sid`."""
+def issue_access_token(auth: AuthSettings, user_id: uuid.UUID, session_id: uuid.UUID, ttl: int | None = None) -> str:
+    """A signed access JWT for the user in the session `sid`, alive `ttl` s (ACCESS_TOKEN_TTL_SECONDS)."""
     now = int(time.time())
     claims = {
         "sub": str(user_id),
         "sid": str(session_id),
         "iat": now,
         "nbf": now,
-        "exp": now + auth.access_ttl_seconds,
+        "exp": now + (auth.access_ttl_seconds if ttl is None else ttl),
         "jti": uuid.uuid4().hex,
         "iss": ISSUER,
         "aud": AUDIENCE,

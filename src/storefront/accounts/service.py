@@ -7,12 +7,13 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from storefront.accounts import emails
+from storefront.accounts import emails, sessions
 from storefront.accounts.caller import Caller
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import (
     Accepted,
+    AccountDeletion,
     AdminUserUpdate,
     PasswordChange,
     PasswordResetConfirm,
@@ -24,13 +25,12 @@ from storefront.accounts.schemas import (
 )
 from storefront.accounts.security import (
     hash_password,
-    issue_access_token,
     needs_rehash,
     new_email_token,
-    new_refresh_token,
     refresh_token_hash,
     verify_password,
 )
+from storefront.accounts.strength import require_strong
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from storefront.platform.db import Database, purge_in_batches, retry_once
 from storefront.platform.outbox import enqueue
@@ -63,6 +63,7 @@ async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str
     taken, queue a notice to its owner instead: the same 202 body after the same work (one argon2
     hash, one statement) either way, so the answer tells nobody who has an account."""
     await limits.before_register(ip)
+    require_strong("password", data.password, data.email, data.full_name)
     password_hash = await hash_password(data.password)
     nonce, token_hash = new_email_token(auth.secret_key)
     ttl = float(emails.VERIFY_TTL_SECONDS)
@@ -113,6 +114,7 @@ async def confirm_password_reset(db: Database, limits: AuthLimits, data: Passwor
         live = await Q.find_email_token(conn, token_hash, RESET_PURPOSE)
     if live is None:  # checked before hashing, so a made-up token costs a query, not argon2
         raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
+    require_strong("new_password", data.new_password, live["account_email"], live["full_name"])
     password_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         row = await Q.use_email_token(conn, token_hash, RESET_PURPOSE)
@@ -123,21 +125,6 @@ async def confirm_password_reset(db: Database, limits: AuthLimits, data: Passwor
         await Q.revoke_user_sessions(conn, row["user_id"])
         await enqueue(conn, emails.PASSWORD_CHANGED, user["email"], {"name": user["full_name"]})
     await limits.clear_failed_logins(user["email"])
-
-
-async def _store_refresh_token(conn: asyncpg.Connection, auth: AuthSettings, session_id: UUID) -> str:
-    token, token_hash = new_refresh_token()
-    await Q.insert_refresh_token(conn, token_hash, session_id, float(auth.refresh_ttl_seconds))
-    return token
-
-
-def _pair(auth: AuthSettings, user_id: UUID, session_id: UUID, refresh_token: str) -> TokenPair:
-    return TokenPair(
-        access_token=issue_access_token(auth, user_id, session_id),
-        token_type="bearer",
-        expires_in=auth.access_ttl_seconds,
-        refresh_token=refresh_token,
-    )
 
 
 async def check_credentials(db: Database, email: str, password: str) -> UUID | None:
@@ -175,34 +162,7 @@ async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, e
         raise Unauthenticated(BAD_CREDENTIALS)
     await limits.login_succeeded(attempt)
     async with db.transaction() as conn:
-        session_id = await Q.insert_session(conn, user_id)
-        token = await _store_refresh_token(conn, auth, session_id)
-    return _pair(auth, user_id, session_id, token)
-
-
-async def refresh(db: Database, auth: AuthSettings, token: str) -> TokenPair:
-    """Rotate a refresh token; presenting a rotated-out one revokes its whole family."""
-    token_hash = refresh_token_hash(token)
-    async with db.transaction() as conn:
-        row = await Q.rotate_refresh_token(conn, token_hash)
-        if row is not None:
-            new_token = await _store_refresh_token(conn, auth, row["session_id"])
-            return _pair(auth, row["user_id"], row["session_id"], new_token)
-    async with db.acquire() as conn:
-        known = await Q.find_refresh_token(conn, token_hash)
-        if known is not None and known["rotated_at"] is not None:
-            await Q.revoke_session(conn, known["session_id"])
-            raise Unauthenticated("This refresh token was already used; the session has been revoked.")
-    raise Unauthenticated("Invalid, expired or revoked refresh token.")
-
-
-async def logout(db: Database, caller: Caller, token: str) -> None:
-    """Revoke the caller's session (its refresh tokens and access tokens), and the token's, if theirs."""
-    async with db.transaction() as conn:
-        await Q.revoke_session(conn, caller.session_id)
-        known = await Q.find_refresh_token(conn, refresh_token_hash(token))
-        if known is not None and known["user_id"] == caller.id:
-            await Q.revoke_session(conn, known["session_id"])
+        return await sessions.start(conn, auth, user_id)
 
 
 async def _require_password(db: Database, user_id: UUID, password: str) -> None:
@@ -213,12 +173,15 @@ async def _require_password(db: Database, user_id: UUID, password: str) -> None:
 
 
 async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
-    """Set a new password and revoke every other session; the caller's stays."""
+    """Set a new password, revoke every other session (the caller's stays) and tell the owner."""
     await _require_password(db, caller.id, data.current_password)
+    require_strong("new_password", data.new_password, caller.user.email, caller.user.full_name)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         await Q.set_password_hash(conn, caller.id, new_hash)
         await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
+        name = caller.user.full_name if caller.user.email_verified else None  # see `emails`: no name unverified
+        await enqueue(conn, emails.PASSWORD_CHANGED, caller.user.email, {"name": name})
 
 
 async def update_me(
@@ -226,8 +189,8 @@ async def update_me(
 ) -> UserOut:
     """Change the caller's name, or email (with the current password). A new email is unverified:
     a link goes to it and a notice to the old one, in the transaction of the change; reset links
-    sent to the old address die. 429 before any change once the account's email changes or either
-    address's mail are spent."""
+    sent to the old address die, and so do the caller's other sessions. 429 before any change once
+    the account's email changes or either address's mail are spent."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
         await _require_password(db, caller.id, data.current_password)
@@ -240,6 +203,7 @@ async def update_me(
             user = UserOut.from_row(row)
             if user.email != row["old_email"]:
                 await Q.retire_email_tokens(conn, user.id, RESET_PURPOSE)
+                await Q.revoke_other_sessions(conn, user.id, caller.session_id)
                 await _queue_verification(conn, auth, user)
                 name = user.full_name if row["old_verified"] else None  # see `emails`: no name unverified
                 notice = {"name": name, "new_email": user.email}
@@ -276,6 +240,12 @@ async def delete_user(db: Database, user_id: UUID) -> None:
             await Q.revoke_user_sessions(conn, user_id)
 
     await retry_once(attempt)
+
+
+async def delete_me(db: Database, caller: Caller, data: AccountDeletion) -> None:
+    """The caller's own soft delete, once the current password is confirmed."""
+    await _require_password(db, caller.id, data.current_password)
+    await delete_user(db, caller.id)
 
 
 async def admin_update(db: Database, user_id: UUID, data: AdminUserUpdate) -> UserOut:

@@ -102,6 +102,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     refresh_ttl_seconds: Annotated[int, Meta(ge=60, le=31_536_000)] = field(
         default=2_592_000, name="REFRESH_TOKEN_TTL_SECONDS"
     )
+    # The absolute end of a login session (ASVS V7.3.2): rotation never carries it further.
+    session_max_age_seconds: Annotated[int, Meta(ge=60, le=315_360_000)] = 7_776_000
 
 
 class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):

@@ -24,7 +24,7 @@ from storefront.web.conventions import FORM
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _NAMED = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`$")
 _PREFIXED = re.compile(r"^`(?P<name>[^`]+)`: (?P<message>.*)$", re.S)
