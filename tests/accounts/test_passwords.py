@@ -47,7 +47,7 @@ async def test_register_refuses_a_password_built_from_the_email_or_name(
 async def test_a_strong_password_is_taken_even_next_to_a_personal_word(client: AsyncTestClient[Any]) -> None:
     for password in (PASSWORD, "ada and the difference engine", secrets.token_urlsafe(12)):
         body = {"email": f"{secrets.token_hex(4)}.ada@example.com", "full_name": "Ada", "password": password}
-        assert (await client.post(f"{AUTH}/register", json=body)).status_code == 201, password
+        assert (await client.post(f"{AUTH}/register", json=body)).status_code == 202, password
 
 
 async def test_a_password_change_refuses_a_weak_new_password(client: AsyncTestClient[Any]) -> None:

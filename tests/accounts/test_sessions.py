@@ -34,7 +34,7 @@ async def _session_end_and_token_expiries(dsn: str) -> tuple[float, list[float]]
     rows = await sql(
         dsn,
         "SELECT extract(epoch FROM s.created_at)::float8 + $1 AS ends, extract(epoch FROM t.expires_at)::float8 AS expires "
-        "FROM sessions AS s JOIN refresh_tokens AS t ON t.session_id = s.id WHERE t.rotated_at IS NULL",
+        "FROM sessions AS s JOIN refresh_tokens AS t ON t.session_id = s.id WHERE t.rotated_at IS NULL AND s.revoked_at IS NULL",
         float(MAX_AGE),
     )
     return rows[0]["ends"], [row["expires"] for row in rows]

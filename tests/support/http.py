@@ -27,23 +27,27 @@ async def register(
     client: Any, email: str | None = None, password: str = PASSWORD, full_name: str = "Test User"
 ) -> dict[str, Any]:
     """Register a customer and return the created user (read back from `/users/me`: registration
-    itself answers 202 with no user, whether or not the email was taken)."""
-    user, _ = await _register(client, email, password, full_name)
+    itself answers 202 with no user, whether or not the email was taken). The session that read it
+    is ended, so the account has none."""
+    user, tokens = await _register(client, email, password, full_name)
+    logout = {"refresh_token": tokens["refresh_token"]}
+    response = await client.post("/api/v1/auth/logout", json=logout, headers=bearer(tokens["access_token"]))
+    assert response.status_code == 204, response.text
     return user
 
 
 async def _register(
     client: Any, email: str | None, password: str = PASSWORD, full_name: str = "Test User"
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Register, sign in and read `/users/me`: (user, auth headers)."""
+    """Register, sign in and read `/users/me`: (user, token pair)."""
     email = email or unique_email()
     body = {"email": email, "password": password, "full_name": full_name}
     response = await client.post("/api/v1/auth/register", json=body)
     assert response.status_code == 202, response.text
-    headers = bearer((await login(client, email, password))["access_token"])
-    me = await client.get("/api/v1/users/me", headers=headers)
+    tokens = await login(client, email, password)
+    me = await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 200, me.text
-    return me.json(), headers
+    return me.json(), tokens
 
 
 async def login(client: Any, email: str, password: str = PASSWORD) -> dict[str, Any]:
@@ -64,14 +68,15 @@ async def mark_verified(dsn: str, email: str) -> None:
 
 async def customer(client: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """A new signed-in customer whose email is not verified yet: (user, auth headers)."""
-    return await _register(client, None)
+    user, tokens = await _register(client, None)
+    return user, bearer(tokens["access_token"])
 
 
 async def verified_customer(client: Any, dsn: str) -> tuple[dict[str, Any], dict[str, str]]:
     """A new signed-in customer with a verified email, who may place orders: (user, auth headers)."""
-    user, headers = await _register(client, None)
+    user, tokens = await _register(client, None)
     await mark_verified(dsn, user["email"])
-    return {**user, "email_verified": True}, headers
+    return {**user, "email_verified": True}, bearer(tokens["access_token"])
 
 
 async def admin(client: Any, dsn: str) -> tuple[str, dict[str, str]]:
