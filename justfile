@@ -68,8 +68,8 @@ new-migration name: _venv
 psql *args: _venv
     {{python}} -m storefront psql "$@"
 
-# Create (or promote) an admin; password from FIRST_ADMIN_PASSWORD or a prompt
-create-admin email: _venv
+# Create an admin (password from FIRST_ADMIN_PASSWORD or a prompt); `--promote` makes a verified customer one
+create-admin *args: _venv
     {{python}} -m storefront create-admin "$@"
 
 # The latest messages `serve` sent to its local mail sink (SMTP_URL unset): to, subject, link

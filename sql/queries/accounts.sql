@@ -162,13 +162,25 @@ WHERE deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT $6;
 
--- name: upsert_admin
--- create-admin / FIRST_ADMIN_*: create the admin, or promote and reactivate an existing account.
+-- name: insert_admin
+-- create-admin / FIRST_ADMIN_*: a new admin, or no row when any account (a deleted one too) has the email.
 INSERT INTO users (email, full_name, password_hash, role)
 VALUES ($1, $2, $3, 'admin')
-ON CONFLICT ON CONSTRAINT users_email_key DO UPDATE
-SET role = 'admin', is_active = true, deleted_at = NULL, updated_at = now()
-RETURNING (xmax = 0) AS created;
+ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+RETURNING id;
+
+-- name: get_account_by_email
+-- The account with this email in any state (deleted ones included), for the admin bootstrap.
+SELECT id, role, is_active, email_verified, deleted_at IS NOT NULL AS deleted
+FROM users
+WHERE email = $1;
+
+-- name: promote_to_admin
+-- `create-admin --promote`: only an active, undeleted account whose email its owner verified.
+UPDATE users
+SET role = 'admin', updated_at = now()
+WHERE id = $1 AND email_verified AND is_active AND deleted_at IS NULL
+RETURNING id;
 
 -- name: insert_email_token
 -- Stores the hash of a verification ($3 = 'verify_email') or reset token sent to $4, alive $5 s.

@@ -1,5 +1,5 @@
 """Command line: `python -m storefront serve | cluster [N] | migrate [--status] | new-migration NAME |
-psql | create-admin EMAIL | mail [-n N] | clean-data | health`."""
+psql | create-admin EMAIL [--promote] | mail [-n N] | clean-data | health`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from storefront.accounts.bootstrap import ensure_admin, ensure_first_admin
+from storefront.accounts.bootstrap import BootstrapError, account_state, ensure_admin, ensure_first_admin, promote_admin
 from storefront.platform import datadir
 from storefront.platform.children import ChildError
 from storefront.platform.cluster import run_cluster
@@ -48,11 +48,22 @@ def _psql(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    password = settings.first_admin_password or getpass.getpass("Password for the new admin: ")
+    """A new admin; with --promote, an existing verified customer made admin (no password asked)."""
+    email = args.email.strip().lower()
     with database_url(settings) as dsn:
         asyncio.run(apply_migrations(dsn))
-        created = asyncio.run(ensure_admin(dsn, args.email, password))
-    print(f"{'created' if created else 'promoted'} admin {args.email.strip().lower()}")
+        if args.promote:
+            asyncio.run(promote_admin(dsn, email))
+            print(f"promoted {email} to admin; its password is unchanged and its sessions are revoked")
+            return 0
+        if state := asyncio.run(account_state(dsn, email)):
+            raise BootstrapError(
+                f"{email} already belongs to {state}; nothing changed (`create-admin --promote` makes a verified "
+                "customer an admin)"
+            )
+        password = settings.first_admin_password or getpass.getpass("Password for the new admin: ")
+        asyncio.run(ensure_admin(dsn, email, password))
+    print(f"created admin {email}")
     return 0
 
 
@@ -121,8 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     psql = commands.add_parser("psql", help="open psql on the configured database")
     psql.add_argument("rest", nargs=argparse.REMAINDER)
     psql.set_defaults(run=_psql)
-    admin = commands.add_parser("create-admin", help="create or promote an admin")
+    admin = commands.add_parser("create-admin", help="create an admin (or --promote an existing account)")
     admin.add_argument("email")
+    admin.add_argument(
+        "--promote", action="store_true", help="make the existing account with this verified email an admin"
+    )
     admin.set_defaults(run=_create_admin)
     mail = commands.add_parser("mail", help="list the latest messages of the local mail sink")
     mail.add_argument("-n", type=int, default=10, help="how many (default 10)")
@@ -150,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.run is not _health:
             datadir.prepare(settings.data_dir)
         return int(args.run(settings, args))
-    except (DataDirError, ChildError) as exc:
+    except (DataDirError, ChildError, BootstrapError) as exc:
         print(f"storefront: {exc}", file=sys.stderr)
         return 2
     except (AlreadyRunning, MigrationError) as exc:

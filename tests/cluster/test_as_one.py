@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -158,7 +159,8 @@ async def _nothing_lost(cluster: Cluster, load: Load) -> None:
 
 
 def _valkey_process(cluster: Cluster) -> psutil.Process:
-    address = cluster.info["valkey_url"].split("//", 1)[1].split("/", 1)[0]
+    url = urlsplit(cluster.info["valkey_url"])
+    address = f"{url.hostname}:{url.port}"
     for process in psutil.process_iter(["cmdline"]):
         if any(address in part for part in process.info["cmdline"] or ()):
             return process

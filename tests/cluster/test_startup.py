@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
+import asyncpg
+import httpx
 import psutil
 import pytest
+import valkey
 
+from storefront.platform.embedded import AUTH_FILE
 from storefront.platform.migrations import discover
+from storefront.platform.pgbouncer import USERS_FILE
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.shop import sql
 
@@ -31,6 +37,25 @@ async def test_three_instances_at_once_apply_each_migration_exactly_once(trio: C
     assert set(applied.values()) == {1}
     rows = await sql(trio.dsn, "SELECT version FROM schema_migrations ORDER BY version")
     assert [row["version"] for row in rows] == versions
+
+
+async def test_pgbouncer_and_valkey_ask_for_the_passwords_the_instances_were_given(trio: Cluster) -> None:
+    pooled, cache = urlsplit(trio.info["database_url"]), urlsplit(trio.info["valkey_url"])
+    assert pooled.password
+    assert cache.password
+    anonymous = pooled._replace(netloc=f"{pooled.username}@{pooled.hostname}:{pooled.port}").geturl()
+    with pytest.raises(asyncpg.PostgresError, match="authentication failed"):
+        await asyncpg.connect(anonymous)
+    stranger = valkey.Valkey(host=cache.hostname, port=cache.port)
+    with pytest.raises(valkey.exceptions.AuthenticationError):
+        stranger.set("rl:g:ip:203.0.113.9", "0")
+    stranger.close()
+    for secret in (trio.data_dir / "pgbouncer" / USERS_FILE, trio.data_dir / "valkey" / AUTH_FILE):
+        assert secret.stat().st_mode & 0o777 == 0o600
+    assert pooled.password not in (trio.data_dir / "pgbouncer" / USERS_FILE).read_text()
+    async with httpx.AsyncClient() as client:  # the instances got in with them
+        ready = (await client.get(f"{trio.base}/health/ready", timeout=5)).json()["checks"]
+    assert (ready["database"], ready["cache"]) == ("ok", "ok")
 
 
 def test_ctrl_c_stops_every_process(trio: Cluster) -> None:

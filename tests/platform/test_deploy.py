@@ -58,7 +58,7 @@ SAMPLE_SECRETS = {
     "MIGRATIONS_DATABASE_URL": "postgresql://storefront:pw@postgres:5432/storefront",
     "VALKEY_URL": "valkey://valkey:6379/0",
     "SMTP_URL": "smtps://user:pw@smtp.example.com:465",
-    "METRICS_TOKEN": "scrape",
+    "METRICS_TOKEN": "m" * 32,
     "FIRST_ADMIN_EMAIL": "admin@example.com",
     "FIRST_ADMIN_PASSWORD": "correct horse battery",
 }

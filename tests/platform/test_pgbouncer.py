@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -77,3 +78,20 @@ async def test_named_prepared_statements_break_behind_it(pgbouncer: str) -> None
         await pool.close()
     assert failures, "named prepared statements unexpectedly survived a transaction pooler"
     assert any("prepared statement" in str(exc) for exc in failures)
+
+
+async def test_pgbouncer_checks_a_password_it_keeps_as_a_scram_secret(services: Services, pgbouncer: str) -> None:
+    url = urlsplit(pgbouncer)
+    at = f"@{url.hostname}:{url.port}"
+    for credentials in (f"{url.username}", f"{url.username}:not-the-password"):
+        with pytest.raises(asyncpg.PostgresError, match="authentication failed"):
+            await asyncpg.connect(url._replace(netloc=credentials + at).geturl())
+    connection = await asyncpg.connect(pgbouncer)
+    assert await connection.fetchval("SELECT 1") == 1
+    await connection.close()
+    users = list(services.root.glob("pgbouncer*/users.txt"))
+    assert users
+    for path in users:
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert "SCRAM-SHA-256$" in path.read_text()
+        assert url.password not in path.read_text()

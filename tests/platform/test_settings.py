@@ -64,6 +64,14 @@ def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
     assert settings.auth.secret_key == "k" * 32  # type: ignore[attr-defined]
 
 
+def test_production_refuses_a_short_metrics_token(tmp_path: Path) -> None:
+    production = {"ENVIRONMENT": "production", "SECRET_KEY": "k" * 32, "MAIL_DISABLED": "true"}
+    with pytest.raises(SettingsError, match="^METRICS_TOKEN must be at least 32 bytes in production$"):
+        _load(tmp_path, **production, METRICS_TOKEN="é" * 15 + "x")  # 31 bytes
+    assert _load(tmp_path, **production, METRICS_TOKEN="é" * 16).metrics_token == "é" * 16  # type: ignore[attr-defined]
+    assert _load(tmp_path, METRICS_TOKEN="short").metrics_token == "short"  # type: ignore[attr-defined]
+
+
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     first = _load(tmp_path).auth.secret_key  # type: ignore[attr-defined]
     second = _load(tmp_path).auth.secret_key  # type: ignore[attr-defined]

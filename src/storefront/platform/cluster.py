@@ -6,7 +6,9 @@
                               └─ VALKEY_URL → one Valkey
 
 PostgreSQL and Valkey are the embedded ones in DATA_DIR (or DATABASE_URL / VALKEY_URL when set);
-PgBouncer and nginx are Debian's. Every process is a child in its own session, told SIGTERM if the
+PgBouncer and nginx are Debian's. PgBouncer checks a password by SCRAM-SHA-256 and the embedded
+Valkey requires one (`requirepass`): both are generated at each start into DATA_DIR (mode 0600) and
+reach the instances in their URLs. Every process is a child in its own session, told SIGTERM if the
 launcher dies; Ctrl-C / SIGTERM stops nginx, then drains the instances, then stops the rest.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -24,10 +27,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from storefront.platform.children import Child, ChildError, free_port, require
-from storefront.platform.datadir import forget_urls, save_urls, take_lock
+from storefront.platform.datadir import forget_urls, save_urls, take_lock, write_private
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
 from storefront.platform.launcher import smtp_url
 from storefront.platform.mail import MAIL_DIR, MailSink
@@ -126,12 +128,6 @@ def describe(settings: Settings, backends: Backends, pgbouncer: PgBouncer, fleet
     }
 
 
-def _write_private(path: Path, document: dict[str, object]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(document, fh, indent=2)
-
-
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
     """An event set by SIGINT / SIGTERM (the first one: the stop itself then ignores more)."""
@@ -184,7 +180,7 @@ def run_cluster(settings: Settings, instances: int) -> int:
         stack.callback(lock.close)
         stack.callback(lambda: (data_dir / CLUSTER_FILE).unlink(missing_ok=True))
         stack.callback(forget_urls, data_dir)
-        postgres, valkey = EmbeddedPostgres(data_dir), EmbeddedValkey(data_dir)
+        postgres, valkey = EmbeddedPostgres(data_dir), EmbeddedValkey(data_dir, password=secrets.token_urlsafe(32))
         stack.callback(postgres.stop)
         stack.callback(valkey.stop)
         direct_url = settings.database_url or postgres.start(watch=True)
@@ -206,7 +202,7 @@ def run_cluster(settings: Settings, instances: int) -> int:
         )
         stack.callback(nginx.stop)
         nginx.start()
-        _write_private(data_dir / CLUSTER_FILE, describe(settings, backends, pgbouncer, fleet))
+        write_private(data_dir / CLUSTER_FILE, json.dumps(describe(settings, backends, pgbouncer, fleet), indent=2))
         log.info(
             "cluster serving",
             extra={

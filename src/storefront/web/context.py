@@ -43,6 +43,7 @@ EXEMPT_PREFIXES = ("/health", "/metrics", "/docs/assets")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PREFIXES = tuple(f"{page}/" for page in DOCS_PATHS)
 # The documentation pages load only what Storefront serves, and no site may frame them.
 DOCS_HEADERS = [
     (b"x-frame-options", b"DENY"),
@@ -63,6 +64,12 @@ def sane_request_id(raw: bytes | None) -> str:
     if raw and len(raw) <= _MAX_ID and all(0x21 <= byte <= 0x7E for byte in raw):
         return raw.decode("ascii")
     return f"{random.getrandbits(128):032x}"
+
+
+def _is_docs(route: str | None) -> bool:
+    """True for a route of the documentation pages. It is decided on the route Litestar matched, not
+    on the raw path, which may spell it differently (`//docs`, `/docs/`, `/%64ocs`)."""
+    return route is not None and (route in DOCS_PATHS or route.startswith(DOCS_PREFIXES))
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
@@ -99,8 +106,6 @@ class RequestContext:
         request_id = sane_request_id(_header(scope, b"x-request-id"))
         scope["request_id"] = request_id
         extra = [(b"x-request-id", request_id.encode()), NOSNIFF]
-        if scope["path"].startswith(DOCS_PATHS):
-            extra += DOCS_HEADERS
         method = scope["method"]
         status = 500
         try:
@@ -127,7 +132,8 @@ class RequestContext:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    message["headers"] = [*message.get("headers", ()), *extra]
+                    docs = DOCS_HEADERS if _is_docs(scope.get("path_template")) else []
+                    message["headers"] = [*message.get("headers", ()), *extra, *docs]
                 await send(message)
 
             await self.app(scope, receive, send_with_context)
