@@ -33,7 +33,7 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.web.client_ip import ClientIp, client_ip
-from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
+from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM, SMALL_BODY_BYTES
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
@@ -89,6 +89,8 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
     cache_control = NO_STORE
+    # Refused with 413 on Content-Length before a byte is read (or as soon as a chunked body passes it).
+    request_max_body_size = SMALL_BODY_BYTES
 
     @post("/register", status_code=201, responses=problems(409, *BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
     async def register(
@@ -180,6 +182,7 @@ class UsersController(Controller):
     tags = ["users"]
     guards = AUTHENTICATED
     security = SECURITY
+    request_max_body_size = SMALL_BODY_BYTES
 
     @get("/me", cache_control=NO_STORE, responses=problems(401))
     async def me(self, request: CallerRequest) -> Encoded[UserOut]:

@@ -20,7 +20,7 @@ from litestar.plugins import SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
-from storefront.web.conventions import FORM
+from storefront.web.conventions import FORM, MAX_FORM_FIELDS
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
@@ -90,9 +90,13 @@ def decode_json(raw: bytes, model: Any) -> Any:
 
 
 def decode_form(raw: bytes, model: type[Any]) -> Any:
-    """Decode a urlencoded body through the model's `from_form`; 400 if unparseable, 422 if invalid."""
+    """Decode a urlencoded body through the model's `from_form`; 400 if unparseable or over
+    MAX_FORM_FIELDS fields (counted before any is split, so a flood of `a=&a=&…` costs no parsing),
+    422 if invalid."""
     try:
-        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS)
+        fields = dict(pairs)
     except (UnicodeDecodeError, ValueError):
         raise MalformedRequest("The body is not a valid urlencoded form.") from None
     try:
