@@ -119,3 +119,20 @@ async def test_a_flood_of_megabyte_forms_leaves_readiness_answering(services: Se
     # Generous bounds (a shared 2-core box): the unbounded parse stalled the worker for ~5 s a wave.
     assert statistics.median(latencies) < 0.25, latencies
     assert max(latencies) < 1.5, latencies
+
+
+def _nested(depth: int, quantity: str) -> bytes:
+    line = b'{"item_id": "00000000-0000-4000-8000-000000000001", "quantity": ' + quantity.encode() + b"}"
+    return b'{"lines": [' + line + b'], "z": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [100, 3_000, 100_000])
+@pytest.mark.parametrize("quantity", ["1.5", "1.0", "1"])
+async def test_json_nested_at_any_depth_is_a_4xx_never_a_500(
+    client: AsyncTestClient[Any], admin_headers: dict[str, str], depth: int, quantity: str
+) -> None:
+    headers = {**admin_headers, "Content-Type": "application/json"}
+    for path in ("/api/v1/orders", "/api/v1/items"):
+        response = await client.post(path, content=_nested(depth, quantity), headers=headers)
+        assert response.status_code in (400, 422), response.text
+        assert response.headers["content-type"] == "application/problem+json"

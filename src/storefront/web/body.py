@@ -20,7 +20,7 @@ from litestar.plugins import SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
-from storefront.web.conventions import FORM, MAX_FORM_FIELDS
+from storefront.web.conventions import FORM, MAX_FORM_FIELDS, MAX_JSON_DEPTH
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
@@ -46,16 +46,20 @@ def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
 
 
 _INTEGRAL_FLOAT = "Expected `int`, got `float`"
+TOO_DEEP = f"The body nests JSON objects and arrays deeper than {MAX_JSON_DEPTH} levels."
 
 
-def _integers(value: Any) -> Any:
-    """`value` with every float that has no fractional part written as an int."""
+def _integers(value: Any, depth: int = 0) -> Any:
+    """`value` with every float that has no fractional part written as an int; MalformedRequest past
+    MAX_JSON_DEPTH levels (no request Struct nests deeper, and the walk must stay bounded)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+        raise MalformedRequest(TOO_DEEP)
     if isinstance(value, dict):
-        return {key: _integers(item) for key, item in value.items()}
+        return {key: _integers(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_integers(item) for item in value]
+        return [_integers(item, depth + 1) for item in value]
     return value
 
 
@@ -87,6 +91,8 @@ def decode_json(raw: bytes, model: Any) -> Any:
         raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
         raise MalformedRequest("The body is not valid JSON: it is not UTF-8 (RFC 8259).") from None
+    except RecursionError:  # msgspec's own guard, past the interpreter's depth: a clean exception
+        raise MalformedRequest(TOO_DEEP) from None
 
 
 def decode_form(raw: bytes, model: type[Any]) -> Any:

@@ -10,6 +10,8 @@ MAX_BODY_BYTES = 1_048_576
 SMALL_BODY_BYTES = 4_096
 """The body cap of the auth and account routes: their bodies are a few short fields, and a refusal
 must cost less than a login (OWASP API4:2023)."""
+MAX_JSON_DEPTH = 32
+"""The deepest a JSON body may nest (objects and arrays); request bodies use three levels at most."""
 MAX_FORM_FIELDS = 16
 """The most fields a urlencoded form may have (the login form has six)."""
 
