@@ -79,6 +79,11 @@ def _auth_limits(app_state: AppState) -> AuthLimits:
     return AuthLimits(app_state.limiter, app_state.settings.limits)
 
 
+def _ip(request: Request[Any, Any, Any], app_state: AppState) -> str:
+    """The caller's address, for the handlers that keep to one dependency (`app_state`)."""
+    return client_ip(request.scope, app_state.settings.limits.trusted_proxies)  # type: ignore[arg-type]
+
+
 def _created(user: UserOut) -> Response[UserOut]:
     return Response(user, status_code=201, headers={"Location": f"/api/v1/users/{user.id}"})
 
@@ -163,10 +168,9 @@ class AuthController(Controller):
     ) -> Accepted:
         """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
         answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
-        settings = app_state.settings
-        ip = client_ip(request.scope, settings.limits.trusted_proxies)  # type: ignore[arg-type]
         limits = _auth_limits(app_state)
-        return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
+        auth = app_state.settings.auth
+        return await service.request_password_reset(app_state.db, auth, limits, _ip(request, app_state), data.email)
 
     @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
     async def confirm_password_reset(self, db: DatabaseDep, data: JSONBody[PasswordResetConfirm]) -> None:
@@ -192,13 +196,19 @@ class UsersController(Controller):
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
     async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`: the new email is
-        unverified until its link is used, and the old one is told of the change."""
-        return await service.update_me(app_state.db, app_state.settings.auth, request.user, data)
+        unverified until its link is used, and the old one is told of the change. Checks of
+        `current_password` are limited like failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
+        limits, ip = _auth_limits(app_state), _ip(request, app_state)
+        return await service.update_me(app_state.db, app_state.settings.auth, limits, ip, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
-    async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:
-        """Set a new password; every other session is revoked, this one is kept."""
-        await service.change_password(db, request.user, data)
+    async def change_password(
+        self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[PasswordChange]
+    ) -> None:
+        """Set a new password; every other session is revoked, this one is kept. Checks of
+        `current_password` are limited like failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
+        limits, ip = _auth_limits(app_state), _ip(request, app_state)
+        await service.change_password(app_state.db, limits, ip, request.user, data)
 
     @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409))
     async def delete_me(self, request: CallerRequest, db: DatabaseDep) -> None:

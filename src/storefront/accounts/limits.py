@@ -1,4 +1,4 @@
-"""The login and registration limits of DESIGN §2: their policies, keys and 429s."""
+"""The login, registration and password-check limits of DESIGN §2: their policies, keys and 429s."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ class AuthLimits:
         self.reset_ip = Policy("password-reset-ip", per_hour * 4, 3600) if per_hour else None
         resends = limits.verify_email_per_hour
         self.verify_resend = Policy("verify-email", resends, 3600) if resends else None
+        # Checks of the current password outside login (password and email changes, deletion) are
+        # limited like failed logins, in buckets of their own (OWASP API4:2023, ASVS 5.0 V6.3.1).
+        self.password_account = Policy("password-check", per_minute, 60) if per_minute else None
+        self.password_ip = Policy("password-check-ip", per_minute * 4, 60) if per_minute else None
 
     async def before_login(self, email: str, ip: str) -> None:
         """Take one attempt from the account's and the address's buckets, atomically and before any
@@ -78,3 +82,28 @@ class AuthLimits:
             [f"rl:verify:acct:{user_id}"], [self.verify_resend], commit=True, fallback=True
         )
         raise_if_denied(self.verify_resend, decision)
+
+    async def before_password_check(self, user_id: str, ip: str) -> None:
+        """Take one check of the current password from the account's and the address's buckets,
+        before any hashing, or 429: a stolen access token cannot guess the password behind it."""
+        if self.password_account is None or self.password_ip is None:
+            return
+        keys, policies = [_password_key(user_id), _password_ip_key(ip)], [self.password_account, self.password_ip]
+        decision = await self.limiter.check(keys, policies, commit=True, fallback=True)
+        raise_if_denied(self.password_account, decision)
+
+    async def password_check_passed(self, user_id: str, ip: str) -> None:
+        """A right password gives its check back, as a right login does: the account's failures are
+        forgotten and the address gets its token back."""
+        if self.password_account is None or self.password_ip is None:
+            return
+        await self.limiter.reset(_password_key(user_id))
+        await self.limiter.refund(_password_ip_key(ip), self.password_ip)
+
+
+def _password_key(user_id: str) -> str:
+    return f"rl:pw:acct:{user_id}"
+
+
+def _password_ip_key(ip: str) -> str:
+    return f"rl:pw:ip:{ip}"

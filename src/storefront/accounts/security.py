@@ -12,20 +12,25 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from storefront.accounts.tokens import ALGORITHM, AUDIENCE, ISSUER, verify_access_token
-from storefront.errors import Unauthenticated
+from storefront.errors import ServiceUnavailable, Unauthenticated
 from storefront.platform.settings import AuthSettings
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 HASH_THREADS = 2
 HASH_NICENESS = 10
+BUSY = "Password hashing is at capacity; retry shortly."
 
 
 def _lower_priority() -> None:
@@ -39,9 +44,59 @@ def _lower_priority() -> None:
 _pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority)
 
 
+class Lane:
+    """One kind of argon2 work in the shared pool, bounded: at most `threads` of its jobs run at once
+    and `queue` more wait; one more is refused at once (503 with Retry-After), never queued.
+
+    Sign-ins may use every thread of the pool; account work (registration, password checks and
+    changes, resets) at most all but one, through a gate of its own, so a sign-in never waits behind
+    more than one hash of it: an account hammering its password change cannot slow other logins.
+    """
+
+    def __init__(self, name: str, threads: int, gated: bool) -> None:
+        self.name, self.threads = name, threads
+        self.queue = 0  # until `bound_queues` (create_app) sets PASSWORD_HASH_QUEUE
+        self.held = 0
+        self._lock = threading.Lock()
+        self._gate = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name) if gated else None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in the pool, or ServiceUnavailable when `threads + queue` jobs are held."""
+        with self._lock:
+            if self.held >= self.threads + self.queue:
+                raise ServiceUnavailable(BUSY)
+            self.held += 1
+        try:
+            # The gate's threads only wait for the pool's: it bounds the lane without a second pool
+            # of 64 MiB hashes.
+            job = _pool.submit(fn, *args) if self._gate is None else self._gate.submit(_in_pool, fn, *args)
+        except BaseException:
+            self._release(None)
+            raise
+        job.add_done_callback(self._release)
+        return await asyncio.wrap_future(job)
+
+    def _release(self, _: object) -> None:
+        with self._lock:
+            self.held -= 1
+
+
+def _in_pool(fn: Callable[..., T], *args: Any) -> T:
+    return _pool.submit(fn, *args).result()
+
+
+SIGN_IN = Lane("argon2-sign-in", HASH_THREADS, gated=False)
+ACCOUNT = Lane("argon2-account", max(1, HASH_THREADS - 1), gated=True)
+
+
+def bound_queues(queue: int) -> None:
+    """Let at most `queue` jobs wait in each lane (PASSWORD_HASH_QUEUE), per worker."""
+    SIGN_IN.queue = ACCOUNT.queue = queue
+
+
 async def hash_password(password: str) -> str:
-    """An argon2id hash of `password`, computed in the bounded pool."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
+    """An argon2id hash of `password`, computed in the bounded pool (account lane); 503 when full."""
+    return await ACCOUNT.run(_hasher.hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -56,14 +111,17 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check `password`; with no hash (unknown user) verify against a dummy so timing is the same."""
-    loop = asyncio.get_running_loop()
+def _verify_any(password_hash: str | None, password: str) -> bool:
+    """With no hash (unknown user) verify against a dummy, so that timing is the same; then False."""
     if password_hash is None:
-        dummy = await loop.run_in_executor(_pool, _dummy_hash)
-        await loop.run_in_executor(_pool, _verify, dummy, password)
+        _verify(_dummy_hash(), password)
         return False
-    return await loop.run_in_executor(_pool, _verify, password_hash, password)
+    return _verify(password_hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str, lane: Lane = ACCOUNT) -> bool:
+    """Check `password` in `lane` of the bounded pool (SIGN_IN for logins); 503 when it is full."""
+    return await lane.run(_verify_any, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -23,6 +23,7 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.accounts.security import (
+    SIGN_IN,
     hash_password,
     issue_access_token,
     needs_rehash,
@@ -138,7 +139,7 @@ async def check_credentials(db: Database, email: str, password: str) -> UUID | N
     """The user id for a right password on an active account, else None (same work either way)."""
     async with db.acquire() as conn:
         row = await Q.get_credentials(conn, email)
-    ok = await verify_password(row["password_hash"] if row else None, password)
+    ok = await verify_password(row["password_hash"] if row else None, password, SIGN_IN)
     if row is None or not ok or not row["is_active"]:
         return None
     if needs_rehash(row["password_hash"]):
@@ -187,29 +188,35 @@ async def logout(db: Database, caller: Caller, token: str) -> None:
             await Q.revoke_session(conn, known["session_id"])
 
 
-async def _require_password(db: Database, user_id: UUID, password: str) -> None:
+async def _require_password(db: Database, limits: AuthLimits, ip: str, user_id: UUID, password: str) -> None:
+    """The caller's current password, checked like a login: 429 before any hashing once the account
+    or the address has used up its checks, 422 on `current_password` when wrong."""
+    await limits.before_password_check(str(user_id), ip)
     async with db.acquire() as conn:
         password_hash = await Q.get_password_hash(conn, user_id)
     if not await verify_password(password_hash, password):
         raise ValidationFailed.on("current_password", "is incorrect")
+    await limits.password_check_passed(str(user_id), ip)
 
 
-async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
+async def change_password(db: Database, limits: AuthLimits, ip: str, caller: Caller, data: PasswordChange) -> None:
     """Set a new password and revoke every other session; the caller's stays."""
-    await _require_password(db, caller.id, data.current_password)
+    await _require_password(db, limits, ip, caller.id, data.current_password)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
         await Q.set_password_hash(conn, caller.id, new_hash)
         await Q.revoke_other_sessions(conn, caller.id, caller.session_id)
 
 
-async def update_me(db: Database, auth: AuthSettings, caller: Caller, data: ProfileUpdate) -> UserOut:
+async def update_me(
+    db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, caller: Caller, data: ProfileUpdate
+) -> UserOut:
     """Change the caller's name, or email (with the current password). A new email is unverified:
     a link goes to it and a notice to the old one, in the transaction of the change; reset links
     sent to the old address die."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
-        await _require_password(db, caller.id, data.current_password)
+        await _require_password(db, limits, ip, caller.id, data.current_password)
     try:
         async with db.transaction() as conn:
             row = await Q.update_profile(conn, caller.id, or_none(data.full_name), or_none(data.email))

@@ -95,13 +95,14 @@ class Networks:
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
-    """Token signing and lifetimes."""
+    """Token signing and lifetimes, and how much password hashing may wait."""
 
     secret_key: str
     access_ttl_seconds: Annotated[int, Meta(ge=1, le=86_400)] = field(default=900, name="ACCESS_TOKEN_TTL_SECONDS")
     refresh_ttl_seconds: Annotated[int, Meta(ge=60, le=31_536_000)] = field(
         default=2_592_000, name="REFRESH_TOKEN_TTL_SECONDS"
     )
+    password_hash_queue: Annotated[int, Meta(ge=0, le=10_000)] = 32
 
 
 class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
