@@ -152,13 +152,15 @@ async def test_accounts_hammering_password_changes_leave_other_logins_fast(servi
             victim = await register(client)  # type: ignore[arg-type]
             attackers = [(await _signed_in(client))[1] for _ in range(4)]
             await _login_seconds(client, victim["email"], 2)  # warm up
-            idle = statistics.median(await _login_seconds(client, victim["email"], 9))
+            before = statistics.median(await _login_seconds(client, victim["email"], 7))
             stop = asyncio.Event()
             hammers = [asyncio.create_task(_hammer(client, h, stop)) for h in attackers for _ in range(2)]
             await asyncio.sleep(0.5)
-            loaded = statistics.median(await _login_seconds(client, victim["email"], 9))
+            loaded = statistics.median(await _login_seconds(client, victim["email"], 7))
             stop.set()
             statuses = [status for result in await asyncio.gather(*hammers) for status in result]
+            after = statistics.median(await _login_seconds(client, victim["email"], 7))
+    idle = max(before, after)  # the box's own load drifts: the idle value is taken on both sides
     assert statuses.count(204) >= 4, statuses  # the hammering really ran
     assert set(statuses) <= {204, 503}, statuses
     # ~2× with generous slack for a shared 2-core box; a FIFO pool put eight hashes ahead of each login.

@@ -29,47 +29,39 @@ T = TypeVar("T")
 
 _hasher = PasswordHasher()
 HASH_THREADS = 2
-HASH_NICENESS = 10
 BUSY = "Password hashing is at capacity; retry shortly."
 
 
-def _lower_priority() -> None:
-    """Run hashing threads (and the lane threads argon2 starts from them) below request handling, so
-    a login storm slows logins, not every other request."""
+def _lower_priority(niceness: int) -> None:
+    """Run a hashing thread below request handling, so that a login storm slows logins, not every
+    other request."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
-
-
-# argon2 costs ~50 ms of CPU and releases the GIL: a small pool bounds how many run at once.
-_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 class Lane:
-    """One kind of argon2 work in the shared pool, bounded: at most `threads` of its jobs run at once
-    and `queue` more wait; one more is refused at once (503 with Retry-After), never queued.
-
-    Sign-ins may use every thread of the pool; account work (registration, password checks and
-    changes, resets) at most all but one, through a gate of its own, so a sign-in never waits behind
-    more than one hash of it: an account hammering its password change cannot slow other logins.
+    """A bounded share of the argon2 work (~50 ms of CPU a hash; argon2 releases the GIL): its own
+    `threads` at a lowered CPU priority, and at most `queue` jobs waiting for them; one more is
+    refused at once (503 with Retry-After), never queued.
     """
 
-    def __init__(self, name: str, threads: int, gated: bool) -> None:
+    def __init__(self, name: str, threads: int, niceness: int) -> None:
         self.name, self.threads = name, threads
         self.queue = 0  # until `bound_queues` (create_app) sets PASSWORD_HASH_QUEUE
         self.held = 0
         self._lock = threading.Lock()
-        self._gate = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name) if gated else None
+        self._pool = ThreadPoolExecutor(
+            threads, thread_name_prefix=name, initializer=_lower_priority, initargs=(niceness,)
+        )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the pool, or ServiceUnavailable when `threads + queue` jobs are held."""
+        """`fn(*args)` in the lane, or ServiceUnavailable when `threads + queue` jobs are held."""
         with self._lock:
             if self.held >= self.threads + self.queue:
                 raise ServiceUnavailable(BUSY)
             self.held += 1
         try:
-            # The gate's threads only wait for the pool's: it bounds the lane without a second pool
-            # of 64 MiB hashes.
-            job = _pool.submit(fn, *args) if self._gate is None else self._gate.submit(_in_pool, fn, *args)
+            job = self._pool.submit(fn, *args)
         except BaseException:
             self._release(None)
             raise
@@ -81,12 +73,11 @@ class Lane:
             self.held -= 1
 
 
-def _in_pool(fn: Callable[..., T], *args: Any) -> T:
-    return _pool.submit(fn, *args).result()
-
-
-SIGN_IN = Lane("argon2-sign-in", HASH_THREADS, gated=False)
-ACCOUNT = Lane("argon2-account", max(1, HASH_THREADS - 1), gated=True)
+# Sign-ins have two threads of their own. Account work (registration, resets, every check and change
+# of a password, rehashing) has one, at the lowest priority: it runs on what sign-ins leave, so
+# accounts hammering their password change cannot slow other clients' logins.
+SIGN_IN = Lane("argon2", HASH_THREADS, niceness=10)
+ACCOUNT = Lane("argon2-account", 1, niceness=19)
 
 
 def bound_queues(queue: int) -> None:
