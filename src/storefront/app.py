@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from storefront.accounts import emails
 from storefront.accounts.controller import AuthController, UsersController
 from storefront.accounts.limits import AuthLimits
+from storefront.accounts.security import bound_queues
 from storefront.accounts.service import purge_email_tokens
 from storefront.accounts.tokens import bearer_identity
 from storefront.catalog.controller import ItemsController
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Any:
     """Build the ASGI application for `settings` (default: read from the environment)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    bound_queues(settings.auth.password_hash_queue)
     state = build_state(settings)
     docs: list[ControllerRouterHandler] = [redoc, openapi_json, docs_assets()] if settings.docs_enabled else []
     metrics: list[ControllerRouterHandler] = [MetricsController] if settings.metrics_enabled else []

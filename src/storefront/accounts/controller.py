@@ -34,7 +34,7 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.web.client_ip import ClientIp, client_network
-from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM
+from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM, SMALL_BODY_BYTES
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
@@ -80,12 +80,19 @@ def _auth_limits(app_state: AppState) -> AuthLimits:
     return AuthLimits(app_state.limiter, app_state.settings.limits)
 
 
+def _ip(request: Request[Any, Any, Any], app_state: AppState) -> str:
+    """The caller's network as limits key it, for the handlers that keep to one dependency (`app_state`)."""
+    return client_network(request.scope, app_state.settings.limits)  # type: ignore[arg-type]
+
+
 class AuthController(Controller):
     """Register, log in, rotate and revoke tokens."""
 
     path = "/auth"
     tags = ["auth"]
     cache_control = NO_STORE
+    # Refused with 413 on Content-Length before a byte is read (or as soon as a chunked body passes it).
+    request_max_body_size = SMALL_BODY_BYTES
 
     @post("/register", status_code=202, responses=problems(*BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
     async def register(
@@ -160,10 +167,9 @@ class AuthController(Controller):
     ) -> Accepted:
         """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
         answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
-        settings = app_state.settings
-        ip = client_network(request.scope, settings.limits)  # type: ignore[arg-type]
         limits = _auth_limits(app_state)
-        return await service.request_password_reset(app_state.db, settings.auth, limits, ip, data.email)
+        auth = app_state.settings.auth
+        return await service.request_password_reset(app_state.db, auth, limits, _ip(request, app_state), data.email)
 
     @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
     async def confirm_password_reset(self, app_state: AppStateDep, data: JSONBody[PasswordResetConfirm]) -> None:
@@ -180,6 +186,7 @@ class UsersController(Controller):
     tags = ["users"]
     guards = AUTHENTICATED
     security = SECURITY
+    request_max_body_size = SMALL_BODY_BYTES
 
     @get("/me", cache_control=NO_STORE, responses=problems(401))
     async def me(self, request: CallerRequest) -> Encoded[UserOut]:
@@ -190,20 +197,26 @@ class UsersController(Controller):
     async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`: the new email is
         unverified until its link is used, and the old one is told of the change;
-        EMAIL_CHANGE_RATE_LIMIT_PER_HOUR per account."""
-        limits = _auth_limits(app_state)
-        return await service.update_me(app_state.db, app_state.settings.auth, limits, request.user, data)
+        EMAIL_CHANGE_RATE_LIMIT_PER_HOUR per account. Checks of `current_password` are limited like
+        failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
+        limits, ip = _auth_limits(app_state), _ip(request, app_state)
+        return await service.update_me(app_state.db, app_state.settings.auth, limits, ip, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
-    async def change_password(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[PasswordChange]) -> None:
-        """Set a new password; every other session is revoked, this one is kept."""
-        await service.change_password(db, request.user, data)
+    async def change_password(
+        self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[PasswordChange]
+    ) -> None:
+        """Set a new password; every other session is revoked, this one is kept. Checks of
+        `current_password` are limited like failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
+        limits, ip = _auth_limits(app_state), _ip(request, app_state)
+        await service.change_password(app_state.db, limits, ip, request.user, data)
 
     @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def delete_me(self, request: CallerRequest, db: DatabaseDep, data: JSONBody[AccountDeletion]) -> None:
+    async def delete_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[AccountDeletion]) -> None:
         """Soft-delete the caller's account, confirmed with `current_password` (a wrong one is 422 on
-        that field); never the last active admin."""
-        await service.delete_me(db, request.user, data)
+        that field, limited like failed logins); never the last active admin."""
+        limits, ip = _auth_limits(app_state), _ip(request, app_state)
+        await service.delete_me(app_state.db, limits, ip, request.user, data)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(

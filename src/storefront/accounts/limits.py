@@ -15,9 +15,10 @@ def raise_if_denied(policy: Policy, decision: Decision) -> None:
 
 
 class AuthLimits:
-    """Failed logins (`LoginThrottle`), registrations per network, password-reset requests per email
-    (and ×4 per network), verification resends and email changes per account, and messages per
-    recipient (all kinds together); 0 turns one off."""
+    """Failed logins (`LoginThrottle`), failed checks of the current password per account (and ×4 per
+    network), registrations per network, password-reset requests per email (and ×4 per network),
+    verification resends and email changes per account, and messages per recipient (all kinds
+    together); 0 turns one off."""
 
     def __init__(self, limiter: RateLimiter, limits: LimitSettings) -> None:
         self.limiter = limiter
@@ -31,6 +32,11 @@ class AuthLimits:
         changes, messages = limits.email_change_per_hour, limits.mail_recipient_per_hour
         self.email_change = Policy("email-change", changes, 3600) if changes else None
         self.mail_recipient = Policy("mail-recipient", messages, 3600) if messages else None
+        # Checks of the current password outside login (password and email changes, deletion) are
+        # limited like failed logins, in buckets of their own (OWASP API4:2023, ASVS 5.0 V6.3.1).
+        per_minute = limits.login_per_minute
+        self.password_account = Policy("password-check", per_minute, 60) if per_minute else None
+        self.password_ip = Policy("password-check-ip", per_minute * 4, 60) if per_minute else None
 
     async def before_login(self, email: str, ip: str) -> LoginAttempt:
         """Take one attempt's tokens atomically and before any password work, or 429: concurrent
@@ -94,3 +100,28 @@ class AuthLimits:
                 await self.limiter.refund(account_key, policy)
             assert self.mail_recipient is not None, "only a limit can refuse"
             raise_if_denied(self.mail_recipient, decision)
+
+    async def before_password_check(self, user_id: str, ip: str) -> None:
+        """Take one check of the current password from the account's and the address's buckets,
+        before any hashing, or 429: a stolen access token cannot guess the password behind it."""
+        if self.password_account is None or self.password_ip is None:
+            return
+        keys, policies = [_password_key(user_id), _password_ip_key(ip)], [self.password_account, self.password_ip]
+        decision = await self.limiter.check(keys, policies, commit=True, fallback=True)
+        raise_if_denied(self.password_account, decision)
+
+    async def password_check_passed(self, user_id: str, ip: str) -> None:
+        """A right password gives its check back, as a right login does: the account's failures are
+        forgotten and the address gets its token back."""
+        if self.password_account is None or self.password_ip is None:
+            return
+        await self.limiter.reset(_password_key(user_id))
+        await self.limiter.refund(_password_ip_key(ip), self.password_ip)
+
+
+def _password_key(user_id: str) -> str:
+    return f"rl:pw:acct:{user_id}"
+
+
+def _password_ip_key(ip: str) -> str:
+    return f"rl:pw:ip:{ip}"

@@ -12,36 +12,82 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from storefront.accounts.tokens import ALGORITHM, AUDIENCE, ISSUER, verify_access_token
-from storefront.errors import Unauthenticated
+from storefront.errors import ServiceUnavailable, Unauthenticated
 from storefront.platform.settings import AuthSettings
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 HASH_THREADS = 2
-HASH_NICENESS = 10
+BUSY = "Password hashing is at capacity; retry shortly."
 
 
-def _lower_priority() -> None:
-    """Run hashing threads (and the lane threads argon2 starts from them) below request handling, so
-    a login storm slows logins, not every other request."""
+def _lower_priority(niceness: int) -> None:
+    """Run a hashing thread below request handling, so that a login storm slows logins, not every
+    other request."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
-# argon2 costs ~50 ms of CPU and releases the GIL: a small pool bounds how many run at once.
-_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority)
+class Lane:
+    """A bounded share of the argon2 work (~50 ms of CPU a hash; argon2 releases the GIL): its own
+    `threads` at a lowered CPU priority, and at most `queue` jobs waiting for them; one more is
+    refused at once (503 with Retry-After), never queued.
+    """
+
+    def __init__(self, name: str, threads: int, niceness: int) -> None:
+        self.name, self.threads = name, threads
+        self.queue = 0  # until `bound_queues` (create_app) sets PASSWORD_HASH_QUEUE
+        self.held = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            threads, thread_name_prefix=name, initializer=_lower_priority, initargs=(niceness,)
+        )
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in the lane, or ServiceUnavailable when `threads + queue` jobs are held."""
+        with self._lock:
+            if self.held >= self.threads + self.queue:
+                raise ServiceUnavailable(BUSY)
+            self.held += 1
+        try:
+            job = self._pool.submit(fn, *args)
+        except BaseException:
+            self._release(None)
+            raise
+        job.add_done_callback(self._release)
+        return await asyncio.wrap_future(job)
+
+    def _release(self, _: object) -> None:
+        with self._lock:
+            self.held -= 1
+
+
+# Sign-ins have two threads of their own. Account work (registration, resets, every check and change
+# of a password, rehashing) has one, at the lowest priority: it runs on what sign-ins leave, so
+# accounts hammering their password change cannot slow other clients' logins.
+SIGN_IN = Lane("argon2", HASH_THREADS, niceness=10)
+ACCOUNT = Lane("argon2-account", 1, niceness=19)
+
+
+def bound_queues(queue: int) -> None:
+    """Let at most `queue` jobs wait in each lane (PASSWORD_HASH_QUEUE), per worker."""
+    SIGN_IN.queue = ACCOUNT.queue = queue
 
 
 async def hash_password(password: str) -> str:
-    """An argon2id hash of `password`, computed in the bounded pool."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
+    """An argon2id hash of `password`, computed in the bounded pool (account lane); 503 when full."""
+    return await ACCOUNT.run(_hasher.hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -56,14 +102,17 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check `password`; with no hash (unknown user) verify against a dummy so timing is the same."""
-    loop = asyncio.get_running_loop()
+def _verify_any(password_hash: str | None, password: str) -> bool:
+    """With no hash (unknown user) verify against a dummy, so that timing is the same; then False."""
     if password_hash is None:
-        dummy = await loop.run_in_executor(_pool, _dummy_hash)
-        await loop.run_in_executor(_pool, _verify, dummy, password)
+        _verify(_dummy_hash(), password)
         return False
-    return await loop.run_in_executor(_pool, _verify, password_hash, password)
+    return _verify(password_hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str, lane: Lane = ACCOUNT) -> bool:
+    """Check `password` in `lane` of the bounded pool (SIGN_IN for logins); 503 when it is full."""
+    return await lane.run(_verify_any, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

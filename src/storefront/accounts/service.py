@@ -24,6 +24,7 @@ from storefront.accounts.schemas import (
     UserOut,
 )
 from storefront.accounts.security import (
+    SIGN_IN,
     hash_password,
     needs_rehash,
     new_email_token,
@@ -131,7 +132,7 @@ async def check_credentials(db: Database, email: str, password: str) -> UUID | N
     """The user id for a right password on an active account, else None (same work either way)."""
     async with db.acquire() as conn:
         row = await Q.get_credentials(conn, email)
-    ok = await verify_password(row["password_hash"] if row else None, password)
+    ok = await verify_password(row["password_hash"] if row else None, password, SIGN_IN)
     if row is None or not ok or not row["is_active"]:
         return None
     if needs_rehash(row["password_hash"]):
@@ -165,16 +166,20 @@ async def login(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, e
         return await sessions.start(conn, auth, user_id)
 
 
-async def _require_password(db: Database, user_id: UUID, password: str) -> None:
+async def _require_password(db: Database, limits: AuthLimits, ip: str, user_id: UUID, password: str) -> None:
+    """The caller's current password, checked like a login: 429 before any hashing once the account
+    or the address has used up its checks, 422 on `current_password` when wrong."""
+    await limits.before_password_check(str(user_id), ip)
     async with db.acquire() as conn:
         password_hash = await Q.get_password_hash(conn, user_id)
     if not await verify_password(password_hash, password):
         raise ValidationFailed.on("current_password", "is incorrect")
+    await limits.password_check_passed(str(user_id), ip)
 
 
-async def change_password(db: Database, caller: Caller, data: PasswordChange) -> None:
+async def change_password(db: Database, limits: AuthLimits, ip: str, caller: Caller, data: PasswordChange) -> None:
     """Set a new password, revoke every other session (the caller's stays) and tell the owner."""
-    await _require_password(db, caller.id, data.current_password)
+    await _require_password(db, limits, ip, caller.id, data.current_password)
     require_strong("new_password", data.new_password, caller.user.email, caller.user.full_name)
     new_hash = await hash_password(data.new_password)
     async with db.transaction() as conn:
@@ -185,7 +190,7 @@ async def change_password(db: Database, caller: Caller, data: PasswordChange) ->
 
 
 async def update_me(
-    db: Database, auth: AuthSettings, limits: AuthLimits, caller: Caller, data: ProfileUpdate
+    db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, caller: Caller, data: ProfileUpdate
 ) -> UserOut:
     """Change the caller's name, or email (with the current password). A new email is unverified:
     a link goes to it and a notice to the old one, in the transaction of the change; reset links
@@ -193,7 +198,7 @@ async def update_me(
     the account's email changes or either address's mail are spent."""
     if data.email is not msgspec.UNSET and data.email != caller.user.email:
         assert isinstance(data.current_password, str)
-        await _require_password(db, caller.id, data.current_password)
+        await _require_password(db, limits, ip, caller.id, data.current_password)
         await limits.before_email_change(str(caller.id), caller.user.email, data.email)
     try:
         async with db.transaction() as conn:
@@ -242,9 +247,9 @@ async def delete_user(db: Database, user_id: UUID) -> None:
     await retry_once(attempt)
 
 
-async def delete_me(db: Database, caller: Caller, data: AccountDeletion) -> None:
+async def delete_me(db: Database, limits: AuthLimits, ip: str, caller: Caller, data: AccountDeletion) -> None:
     """The caller's own soft delete, once the current password is confirmed."""
-    await _require_password(db, caller.id, data.current_password)
+    await _require_password(db, limits, ip, caller.id, data.current_password)
     await delete_user(db, caller.id)
 
 

@@ -95,7 +95,7 @@ class Networks:
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
-    """Token signing and lifetimes."""
+    """Token signing and lifetimes, and how much password hashing may wait."""
 
     secret_key: str
     access_ttl_seconds: Annotated[int, Meta(ge=1, le=86_400)] = field(default=900, name="ACCESS_TOKEN_TTL_SECONDS")
@@ -104,6 +104,7 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     )
     # The absolute end of a login session (ASVS V7.3.2): rotation never carries it further.
     session_max_age_seconds: Annotated[int, Meta(ge=60, le=315_360_000)] = 7_776_000
+    password_hash_queue: Annotated[int, Meta(ge=0, le=10_000)] = 32
 
 
 class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):

@@ -20,7 +20,7 @@ from litestar.plugins import SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
-from storefront.web.conventions import FORM
+from storefront.web.conventions import FORM, MAX_FORM_FIELDS, MAX_JSON_DEPTH
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
@@ -46,16 +46,20 @@ def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
 
 
 _INTEGRAL_FLOAT = "Expected `int`, got `float`"
+TOO_DEEP = f"The body nests JSON objects and arrays deeper than {MAX_JSON_DEPTH} levels."
 
 
-def _integers(value: Any) -> Any:
-    """`value` with every float that has no fractional part written as an int."""
+def _integers(value: Any, depth: int = 0) -> Any:
+    """`value` with every float that has no fractional part written as an int; MalformedRequest past
+    MAX_JSON_DEPTH levels (no request Struct nests deeper, and the walk must stay bounded)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+        raise MalformedRequest(TOO_DEEP)
     if isinstance(value, dict):
-        return {key: _integers(item) for key, item in value.items()}
+        return {key: _integers(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_integers(item) for item in value]
+        return [_integers(item, depth + 1) for item in value]
     return value
 
 
@@ -87,12 +91,18 @@ def decode_json(raw: bytes, model: Any) -> Any:
         raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
         raise MalformedRequest("The body is not valid JSON: it is not UTF-8 (RFC 8259).") from None
+    except RecursionError:  # msgspec's own guard, past the interpreter's depth: a clean exception
+        raise MalformedRequest(TOO_DEEP) from None
 
 
 def decode_form(raw: bytes, model: type[Any]) -> Any:
-    """Decode a urlencoded body through the model's `from_form`; 400 if unparseable, 422 if invalid."""
+    """Decode a urlencoded body through the model's `from_form`; 400 if unparseable or over
+    MAX_FORM_FIELDS fields (counted before any is split, so a flood of `a=&a=&…` costs no parsing),
+    422 if invalid."""
     try:
-        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS)
+        fields = dict(pairs)
     except (UnicodeDecodeError, ValueError):
         raise MalformedRequest("The body is not a valid urlencoded form.") from None
     try:

@@ -7,6 +7,24 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 MAX_BODY_BYTES = 1_048_576
-MAX_BODY_TEXT = f"{MAX_BODY_BYTES // 1_048_576} MiB"
+SMALL_BODY_BYTES = 4_096
+"""The body cap of the auth and account routes: their bodies are a few short fields, and a refusal
+must cost less than a login (OWASP API4:2023)."""
+MAX_JSON_DEPTH = 32
+"""The deepest a JSON body may nest (objects and arrays); request bodies use three levels at most."""
+MAX_FORM_FIELDS = 16
+"""The most fields a urlencoded form may have (the login form has six)."""
+
+
+def size_text(size: int) -> str:
+    """A byte count as people write it: `1 MiB`, `4 KiB`, `100 bytes`."""
+    for unit, scale in (("MiB", 1_048_576), ("KiB", 1024)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
+
+
+MAX_BODY_TEXT = size_text(MAX_BODY_BYTES)
+SMALL_BODY_TEXT = size_text(SMALL_BODY_BYTES)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

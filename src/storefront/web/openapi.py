@@ -13,7 +13,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPIResponse, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
+from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE, SMALL_BODY_TEXT
 from storefront.web.problems import Problem
 from storefront.web.schemas import RequestStruct
 
@@ -25,7 +25,7 @@ _DESCRIPTIONS = {
     404: "Unknown id, or not yours",
     409: "Conflict (duplicate, state, out of stock, idempotency key in progress)",
     412: "Stale If-Match",
-    413: f"Body over {MAX_BODY_TEXT}",
+    413: f"Body over {MAX_BODY_TEXT} ({SMALL_BODY_TEXT} on /auth and /users routes)",
     415: "Body is not application/json",
     422: "Validation error (schema, type, range, unknown field, bad parameter)",
     429: "Rate limited (see Retry-After and RateLimit headers)",

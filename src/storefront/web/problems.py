@@ -31,7 +31,7 @@ from storefront.errors import (
 )
 from storefront.platform.db import UNAVAILABLE, DatabaseTimeout, is_bad_input
 from storefront.platform.logging import LogThrottle
-from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE
+from storefront.web.conventions import MAX_BODY_TEXT, PROBLEM_MEDIA_TYPE, size_text
 from storefront.web.deadline import DISCONNECTED
 
 log = logging.getLogger("storefront.errors")
@@ -138,9 +138,18 @@ def _log(error: DomainError, exc: Exception, request_id: str | None) -> None:
     log.log(level, message, exc_info=exc, extra={"request_id": request_id, "error": kind, "suppressed": held})
 
 
+def _too_large(request: Request[Any, Any, Any]) -> PayloadTooLarge:
+    """A 413 that names the cap of the route that refused the body (small on the auth routes)."""
+    limit = request.route_handler.resolve_request_max_body_size()
+    cap = size_text(limit) if limit else MAX_BODY_TEXT
+    return PayloadTooLarge(f"The request body is larger than {cap}, the most this route takes.")
+
+
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The single exception handler: every error becomes application/problem+json."""
     error = to_domain_error(exc)
+    if isinstance(error, PayloadTooLarge) and not isinstance(exc, DomainError):
+        error = _too_large(request)
     request_id: str | None = request.scope.get("request_id")  # type: ignore[assignment]
     # A client that went away (or was cut off by the body deadline) will not read this: no log.
     gone = request.scope.get(DISCONNECTED, False)  # type: ignore[call-overload]
