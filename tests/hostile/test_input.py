@@ -115,6 +115,20 @@ async def test_every_email_field_takes_one_plain_address_only(client: AsyncTestC
     assert _field(await client.patch(f"{USERS}/me", json=changed, headers=headers)) == "email"
 
 
+async def test_a_pattern_refusal_says_what_is_wanted_never_the_regex(client: AsyncTestClient[Any]) -> None:
+    email = {"email": "x,victim@corp.com", "password": PASSWORD, "full_name": "Ada"}
+    body = assert_problem(await client.post(f"{AUTH}/register", json=email), 422, "validation-error")
+    assert body["errors"] == [{"field": "email", "message": body["errors"][0]["message"]}]
+    assert "one plain address, local@domain.tld" in body["errors"][0]["message"]
+    assert "regex" not in body["detail"]
+    name = {"email": unique_email(), "password": PASSWORD, "full_name": "Ada\u202eLovelace"}
+    body = assert_problem(await client.post(f"{AUTH}/register", json=name), 422, "validation-error")
+    assert body["errors"][0] == {
+        "field": "full_name",
+        "message": "must be one line with a visible character, without control or invisible characters",
+    }
+
+
 @pytest.mark.parametrize(
     "good", ["o'brien+tag@mail.example.co.uk", "\u00e9l\u00e8ve@\u00e9cole.example", "x" * 242 + "@example.com"]
 )

@@ -12,11 +12,15 @@ from msgspec import Meta
 
 from storefront.errors import invalid
 from storefront.platform.mail import MAX_ADDRESS_LENGTH, addr_spec_pattern
+from storefront.web.patterns import explained
 from storefront.web.schemas import FORBIDDEN_IN_LINE, NAME, RequestStruct, ResponseStruct
 
 # One plain address (`local@domain.tld`): no display name, list, group, quoting or comment, so it
 # is exactly one recipient (see `platform.mail`, which refuses anything else again when sending).
-EMAIL_PATTERN = rf"^ *{addr_spec_pattern(FORBIDDEN_IN_LINE)} *$(?!\n)"
+EMAIL_PATTERN = explained(
+    rf"^ *{addr_spec_pattern(FORBIDDEN_IN_LINE)} *$(?!\n)",
+    'must be one plain address, local@domain.tld, without spaces or any of , ; : < > " ( ) [ ] \\',
+)
 Email = Annotated[
     str,
     Meta(

@@ -21,6 +21,7 @@ from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
 from storefront.web.conventions import FORM, MAX_FORM_FIELDS, MAX_JSON_DEPTH
+from storefront.web.patterns import readable
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
@@ -42,7 +43,7 @@ def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
             text = named.groupdict().get("message") or text
             break
     field = f"{root}.{path}" if root and path else (path or root or "body")
-    return FieldError(field=field, message=text)
+    return FieldError(field=field, message=readable(text))
 
 
 _INTEGRAL_FLOAT = "Expected `int`, got `float`"

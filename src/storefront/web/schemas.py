@@ -15,15 +15,22 @@ from typing import Annotated, Generic, TypeVar
 import msgspec
 from msgspec import Meta
 
+from storefront.web.patterns import explained
+
 T = TypeVar("T")
 CONTROLS = r"\x00-\x1f\x7f-\x9f"
 INVISIBLE = r"\u200b-\u200d\u202a-\u202e\u2066-\u2069\ufeff"
 FORBIDDEN_IN_LINE = CONTROLS + INVISIBLE
-LINE = rf"^[^{FORBIDDEN_IN_LINE}]*$(?!\n)"
+LINE = explained(rf"^[^{FORBIDDEN_IN_LINE}]*$(?!\n)", "must be one line, without control or invisible characters")
 """One line of text, possibly blank."""
-NAME = rf"^[^{FORBIDDEN_IN_LINE}]*[^\s{FORBIDDEN_IN_LINE}][^{FORBIDDEN_IN_LINE}]*$(?!\n)"
+NAME = explained(
+    rf"^[^{FORBIDDEN_IN_LINE}]*[^\s{FORBIDDEN_IN_LINE}][^{FORBIDDEN_IN_LINE}]*$(?!\n)",
+    "must be one line with a visible character, without control or invisible characters",
+)
 """One line with at least one visible character (it is trimmed, and must not be blank)."""
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+TEXT = explained(
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", "must not hold control characters other than tab and newline"
+)
 """Multi-line text: tab, newline and carriage return allowed, other control characters not."""
 
 
