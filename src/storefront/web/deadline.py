@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 Message = dict[str, Any]
+"""An ASGI scope or message, as the outer layer handles them."""
 DISCONNECTED = "storefront.disconnected"
 """Scope key set when the client went away (or was cut off) before its body arrived."""
 _GONE: Message = {"type": "http.disconnect"}
