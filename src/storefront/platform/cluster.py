@@ -1,4 +1,5 @@
-"""`storefront cluster N`: the scale-out topology (DESIGN §10) on one machine, from well-known parts.
+"""`storefront cluster N`: the scale-out topology (docs/design.md#scale-out-topology) on one machine,
+from well-known parts.
 
     nginx on HOST:PORT ──▶ N × `storefront serve` (own launcher, WORKERS each, 127.0.0.1:free port)
                               ├─ DATABASE_URL → PgBouncer (transaction mode) → PostgreSQL

@@ -1,5 +1,6 @@
-"""The request body's deadline (DESIGN §9): a client that stalls or trickles its body gets a 408
-and loses the connection, instead of holding a worker's attention for as long as it likes."""
+"""The request body's deadline (docs/design.md#resilience-contract): a client that stalls or trickles
+its body gets a 408 and loses the connection, instead of holding a worker's attention for as long
+as it likes."""
 
 from __future__ import annotations
 
