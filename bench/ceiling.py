@@ -44,7 +44,7 @@ from storefront.catalog.schemas import ItemOut
 from storefront.orders.queries import OrderQueries
 from storefront.orders.schemas import OrderIn, OrderOut
 from storefront.platform.heap import freeze_startup_objects
-from storefront.platform.logging import LineWriter
+from storefront.platform.logging import LineWriter, log_timestamp
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, MAX_PAGE_SIZE
@@ -270,9 +270,8 @@ class Ceiling:
     @staticmethod
     def log(scope: Any, reply: Reply, request_id: str, elapsed: float) -> None:
         """same-work: Storefront's access-log line (same fields), queued like Storefront's."""
-        now = time.time()
         entry = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "ts": log_timestamp(time.time()),
             "level": "INFO",
             "logger": "ceiling.access",
             "msg": "request",

@@ -12,14 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from storefront.platform.children import answers_health
 from storefront.platform.settings import variable_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,12 +176,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise StartFailed(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
-            with (
-                contextlib.suppress(urllib.error.URLError, OSError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=2) as response,  # noqa: S310 - our own URL
-            ):
-                if response.status == 200:
-                    return
+            if answers_health(self.url, timeout=2):
+                return
             time.sleep(0.2)
         raise StartFailed(f"{self.name} was not ready within {READY_TIMEOUT:.0f} s:\n{self.tail()}")
 

@@ -1,5 +1,5 @@
--- The outbox (DESIGN §8): messages written with the change that causes them, delivered at least
--- once by the delivery loop of any worker. Every block runs as-is in psql with $n filled in.
+-- The outbox (docs/design.md#email-and-the-outbox): messages written with the change that causes
+-- them, delivered at least once by the delivery loop of any worker. Every block runs as-is in psql with $n filled in.
 
 -- name: enqueue
 INSERT INTO outbox (kind, recipient, payload)

@@ -11,12 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 from storefront.accounts.bootstrap import BootstrapError, account_state, ensure_admin, ensure_first_admin, promote_admin
 from storefront.platform import datadir
-from storefront.platform.children import ChildError
+from storefront.platform.children import ChildError, answers_health
 from storefront.platform.cluster import run_cluster
 from storefront.platform.datadir import AlreadyRunning, DataDirError, is_serving
 from storefront.platform.launcher import database_url, serve
@@ -103,12 +101,7 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
 def _health(settings: Settings, _: argparse.Namespace) -> int:
     """The container's HEALTHCHECK: 0 when this instance's `/health` answers 200 (it follows PORT)."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    url = f"http://{host}:{settings.port}/health"
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return 0 if response.status == 200 else 1
-    except (urllib.error.URLError, OSError):
-        return 1
+    return 0 if answers_health(f"http://{host}:{settings.port}", timeout=3) else 1
 
 
 def _new_migration(_: Settings, args: argparse.Namespace) -> int:

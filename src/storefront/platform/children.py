@@ -11,6 +11,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +61,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def answers_health(base_url: str, timeout: float) -> bool:
+    """True when the Storefront at `base_url` answers its liveness probe, `GET /health`, with 200."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/health", timeout=timeout) as response:  # noqa: S310 - our own URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def port_open(host: str, port: int) -> bool:

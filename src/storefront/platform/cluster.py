@@ -1,4 +1,5 @@
-"""`storefront cluster N`: the scale-out topology (DESIGN §10) on one machine, from well-known parts.
+"""`storefront cluster N`: the scale-out topology (docs/design.md#scale-out-topology) on one machine,
+from well-known parts.
 
     nginx on HOST:PORT ──▶ N × `storefront serve` (own launcher, WORKERS each, 127.0.0.1:free port)
                               ├─ DATABASE_URL → PgBouncer (transaction mode) → PostgreSQL
@@ -22,13 +23,11 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from storefront.platform.children import Child, ChildError, free_port, require
+from storefront.platform.children import Child, ChildError, answers_health, free_port, require
 from storefront.platform.datadir import forget_urls, save_urls, take_lock, write_private
 from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
 from storefront.platform.launcher import smtp_url
@@ -105,12 +104,8 @@ def wait_healthy(instance: Instance, stop: threading.Event, timeout: float = REA
             raise KeyboardInterrupt
         if not instance.child.alive():
             raise ChildError(f"instance {instance.number} exited at start (its log is above)")
-        try:
-            with urllib.request.urlopen(f"{instance.url}/health", timeout=2) as response:  # noqa: S310 - ours
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
+        if answers_health(instance.url, timeout=2):
+            return
         time.sleep(0.2)
     raise ChildError(f"instance {instance.number} was not healthy within {timeout:.0f} s")
 

@@ -15,17 +15,12 @@ from urllib.parse import quote
 
 import psutil
 
+from storefront.platform.children import free_port
 from storefront.platform.datadir import write_private
 
 log = logging.getLogger("storefront.embedded")
 DATABASE = "storefront"
 AUTH_FILE = "auth.conf"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_is_free(port: int) -> bool:
@@ -154,7 +149,7 @@ class EmbeddedValkey:
             if _port_is_free(port):
                 return port
             log.warning("saved valkey port is taken, choosing another", extra={"port": port})
-        port = _free_port()
+        port = free_port()
         path.write_text(str(port))
         return port
 

@@ -77,7 +77,7 @@ def connections_per_worker(settings: Settings) -> int:
 
 def granian_command(settings: Settings) -> list[str]:
     """Granian as `serve` runs it: HTTP/1 only (its auto-detection never times out a silent
-    socket), every connection limit explicit (DESIGN §9)."""
+    socket), every connection limit explicit (docs/design.md#resilience-contract)."""
     server = settings.server
     return [
         sys.executable, "-m", "granian",

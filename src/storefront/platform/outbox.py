@@ -1,4 +1,5 @@
-"""The transactional outbox (DESIGN §8): `enqueue` in the transaction of a change, `Delivery` sends.
+"""The transactional outbox (docs/design.md#email-and-the-outbox): `enqueue` in the transaction of a
+change, `Delivery` sends.
 
 Every worker runs a delivery loop. It is woken at commit by `NOTIFY storefront_outbox` (a trigger
 on the table) on a LISTEN connection of its own, and polls every few seconds in case a notification

@@ -123,8 +123,9 @@ class LimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
-    """What a connection may hold of the server (DESIGN §9): idle and trickling clients time out,
-    and one worker keeps up to `max_connections` open before new ones wait in the backlog."""
+    """What a connection may hold of the server (docs/design.md#resilience-contract): idle and trickling
+    clients time out, and one worker keeps up to `max_connections` open before new ones wait in the
+    backlog."""
 
     backlog: Annotated[int, Meta(ge=128, le=65535)] = 4096
     max_connections: Annotated[int, Meta(ge=16, le=1_000_000)] = 8192
@@ -134,7 +135,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
 
 class MailSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
-    """Outgoing mail (DESIGN §8): the SMTP relay, the sender, the base of links, delivery retries.
+    """Outgoing mail (docs/design.md#email-and-the-outbox): the SMTP relay, the sender, the base of
+    links, delivery retries.
 
     With SMTP_URL unset outside production, `serve` starts a local sink that keeps every message as
     an `.eml` file under DATA_DIR/mail/; production refuses to start without it unless MAIL_DISABLED.

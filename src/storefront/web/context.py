@@ -16,7 +16,7 @@ import msgspec
 from prometheus_client import Histogram
 
 from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeout
-from storefront.platform.logging import LineWriter
+from storefront.platform.logging import LineWriter, log_timestamp
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
 from storefront.platform.settings import Networks, Settings
 from storefront.web.client_ip import client_ip, client_network
@@ -227,9 +227,8 @@ def write_access_line(
 ) -> None:
     """Queue the line for stdout: the `logging` machinery costs several times the encoding. Its
     `client` is the client's IP (behind a trusted proxy, the one the proxy forwarded for)."""
-    now = time.time()
     line = AccessLine(
-        ts=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+        ts=log_timestamp(time.time()),
         request_id=scope["request_id"],
         method=scope["method"],
         path=scope["path"],

@@ -1,4 +1,4 @@
-"""The HTTP conventions of DESIGN §3 that are numbers or names, written once and free of Litestar
+"""The HTTP conventions of docs/design.md#http-conventions that are numbers or names, written once and free of Litestar
 (the bench's framework-free ceiling uses them too)."""
 
 from __future__ import annotations

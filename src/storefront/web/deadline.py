@@ -1,5 +1,6 @@
-"""The request body's deadline (DESIGN §9): a client that stalls or trickles its body gets a 408
-and loses the connection, instead of holding a worker's attention for as long as it likes."""
+"""The request body's deadline (docs/design.md#resilience-contract): a client that stalls or trickles
+its body gets a 408 and loses the connection, instead of holding a worker's attention for as long
+as it likes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 Message = dict[str, Any]
+"""An ASGI scope or message, as the outer layer handles them."""
 DISCONNECTED = "storefront.disconnected"
 """Scope key set when the client went away (or was cut off) before its body arrived."""
 _GONE: Message = {"type": "http.disconnect"}

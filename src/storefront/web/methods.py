@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.utils import normalize_path
 
-Message = dict[str, Any]
+from storefront.web.deadline import Message
 
 
 class Methods:

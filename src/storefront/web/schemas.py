@@ -1,11 +1,11 @@
 """Base Structs (one per direction) and the named constraints every domain reuses.
 
-Text rules (DESIGN §9): no text a client sends may hold NUL (PostgreSQL cannot store it) or other
-control characters; one-line text (names, emails, search terms) also refuses line breaks and the
-invisible format characters that disguise text (bidi overrides and isolates, zero-width ones, BOM);
-multi-line text keeps tab and newline. The patterns mean the same under Python's `re` (which
-enforces them) and ECMAScript (which the OpenAPI document speaks): `$(?!\n)` closes the one gap,
-Python's `$` matching before a final newline.
+Text rules (docs/design.md#resilience-contract): no text a client sends may hold NUL (PostgreSQL
+cannot store it) or other control characters; one-line text (names, emails, search terms) also
+refuses line breaks and the invisible format characters that disguise text (bidi overrides and
+isolates, zero-width ones, BOM); multi-line text keeps tab and newline. The patterns mean the same
+under Python's `re` (which enforces them) and ECMAScript (which the OpenAPI document speaks):
+`$(?!\n)` closes the one gap, Python's `$` matching before a final newline.
 """
 
 from __future__ import annotations
