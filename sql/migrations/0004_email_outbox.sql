@@ -1,5 +1,5 @@
 -- 0004_email_outbox.sql: verified emails, single-use email tokens, and the transactional outbox of
--- the mail a change causes (DESIGN §8).
+-- the mail a change causes (docs/design.md, Email and the outbox).
 
 ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
 

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
+from storefront.platform.migrations import REWORDED, MigrationError, apply_migrations, migration_status, new_migration
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +83,21 @@ def test_misnamed_files_and_new_migration(tmp_path: Path) -> None:
     _write(tmp_path, "oops.sql", "")
     with pytest.raises(MigrationError, match="oops.sql"):
         new_migration("x", tmp_path)
+
+
+async def test_a_database_that_applied_a_reworded_migrations_earlier_text_still_starts(scratch_dsn: str) -> None:
+    """0004's comment was reworded after release: a database holding its earlier checksum counts it
+    as applied, and any other checksum is still refused."""
+    await apply_migrations(scratch_dsn)
+    (earlier,) = REWORDED["0004_email_outbox"]
+    connection = await asyncpg.connect(scratch_dsn)
+    try:
+        update = "UPDATE schema_migrations SET checksum = $1 WHERE version = '0004_email_outbox'"
+        await connection.execute(update, earlier)
+        assert await apply_migrations(scratch_dsn) == []
+        assert {state for _, state in await migration_status(scratch_dsn)} == {"applied"}
+        await connection.execute(update, "0" * 64)
+        with pytest.raises(MigrationError, match="0004_email_outbox.sql was edited"):
+            await apply_migrations(scratch_dsn)
+    finally:
+        await connection.close()
