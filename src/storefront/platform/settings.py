@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import secrets
 from collections.abc import Iterable, Mapping
 from email.headerregistry import Address
@@ -19,6 +18,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, field
+
+from storefront.platform.environ import SettingsError as SettingsError  # the settings' error, raised here too
+from storefront.platform.environ import explain, field_types, read_dotenv, section, split_list
 
 Environment = Literal["development", "production", "test"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -55,10 +57,6 @@ PublicUrl = Annotated[
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE = "secret_key"
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message names the variable."""
 
 
 class Networks:
@@ -201,78 +199,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         return not self.is_production or self.metrics_token is not None
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: `KEY=VALUE` lines, `#` comments, optional quotes around values."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-def split_list(text: str) -> list[str]:
-    """The non-empty, trimmed parts of a comma-separated value."""
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-_PATH = re.compile(r"`\$(?:\.\w+)*\.(?P<name>\w+)`$")
-
-
-def _field_types(struct: type[msgspec.Struct]) -> dict[str, msgspec.inspect.Type]:
-    """Each environment variable of `struct` (its encoded field name) and its type."""
-    info = msgspec.inspect.type_info(struct)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return {f.encode_name: f.type for f in info.fields if not isinstance(f.type, msgspec.inspect.StructType)}
-
-
-def _unwrap(kind: msgspec.inspect.Type) -> tuple[msgspec.inspect.Type, str | None]:
-    """The type a set variable converts to (`X | None` → X: set means a value) and its description."""
-    if isinstance(kind, msgspec.inspect.UnionType):
-        kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
-    if isinstance(kind, msgspec.inspect.Metadata):
-        return kind.type, (kind.extra_json_schema or {}).get("description")
-    return kind, None
-
-
-def _prepare(name: str, raw: str, kind: msgspec.inspect.Type) -> Any:
-    """A raw string in the shape msgspec converts: integers, booleans, lists and choices made strict."""
-    kind, _ = _unwrap(kind)
-    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
-        number = int if isinstance(kind, msgspec.inspect.IntType) else float
-        try:
-            return number(raw)
-        except ValueError:
-            what = "an integer" if number is int else "a number"
-            raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
-    if isinstance(kind, msgspec.inspect.BoolType):
-        if raw.lower() not in _TRUE | _FALSE:
-            raise SettingsError(f"{name} must be true or false, got {raw!r}")
-        return raw.lower() in _TRUE
-    if isinstance(kind, msgspec.inspect.VarTupleType):
-        return split_list(raw)
-    if isinstance(kind, msgspec.inspect.LiteralType):
-        choices = [str(value) for value in kind.values]
-        value = raw.upper() if all(choice.isupper() for choice in choices) else raw.lower()
-        if value not in choices:
-            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-        return value
-    return raw
-
-
-def _section(struct: type[msgspec.Struct], values: Mapping[str, str]) -> dict[str, Any]:
-    """The variables of one settings group that are set, prepared for conversion."""
-    return {name: _prepare(name, values[name], kind) for name, kind in _field_types(struct).items() if name in values}
-
-
 def _decode_custom(kind: type, value: Any) -> Any:
     if kind is Path:
         return Path(value)
@@ -294,25 +220,7 @@ def _groups() -> dict[str, type[msgspec.Struct]]:
 
 def variable_names() -> list[str]:
     """Every environment variable the settings read."""
-    return [name for group in _groups().values() for name in _field_types(group)]
-
-
-def _explain(exc: msgspec.ValidationError, values: Mapping[str, str]) -> SettingsError:
-    """One line naming the variable, from msgspec's message (values of URLs and secrets not echoed)."""
-    message = str(exc)
-    match = _PATH.search(message)
-    if match is None:
-        return SettingsError(message)
-    name = match["name"]
-    kinds = {n: k for group in _groups().values() for n, k in _field_types(group).items()}
-    if name not in kinds:
-        return SettingsError(message)
-    kind, description = _unwrap(kinds[name])
-    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
-        return SettingsError(f"{name} must be between {kind.ge} and {kind.le}, got {values[name]}")
-    if description:
-        return SettingsError(f"{name} must be {description}")
-    return SettingsError(f"{name} {message[: match.start()].removesuffix(' - at ').strip()}")
+    return [name for group in _groups().values() for name in field_types(group)]
 
 
 def _check_mail(settings: Settings) -> MailSettings:
@@ -368,13 +276,13 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
     values = {name: str(value).strip() for name, value in merged.items() if str(value).strip()}
     given_secret = values.get("SECRET_KEY")
-    raw = {key: _section(group, values) for key, group in _groups().items() if key}
-    raw.update(_section(Settings, values))
+    raw = {key: section(group, values) for key, group in _groups().items() if key}
+    raw.update(section(Settings, values))
     raw["AUTH"]["SECRET_KEY"] = given_secret or ""
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_custom)
     except msgspec.ValidationError as exc:
-        raise _explain(exc, values) from None
+        raise explain(exc, values, _groups().values()) from None
     if settings.db_pool_max < settings.db_pool_min:
         raise SettingsError(
             f"DB_POOL_MAX ({settings.db_pool_max}) must be at least DB_POOL_MIN ({settings.db_pool_min})"
