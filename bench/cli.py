@@ -41,8 +41,8 @@ from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WO
 from bench.seed import ORDERS, POPULAR_ORDERS, NotEmpty, Seeded, seed
 from bench.wrk import Load, WrkFailed, WrkMissing, WrkResult, WrkRun, build_script, wrk_path
 from storefront.accounts.tokens import AUDIENCE, ISSUER
-from storefront.platform.children import ChildError, free_port
-from storefront.platform.pgbouncer import PgBouncer
+from storefront.launch.children import ChildError, free_port
+from storefront.launch.pgbouncer import PgBouncer
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 POOL_PER_WORKER = 10  # DB_POOL_MAX's default; the references size their pools alike

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from storefront.platform.children import answers_health
+from storefront.launch.children import answers_health
 from storefront.platform.settings import variable_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ class EmbeddedServers:
     def start(self) -> tuple[str, str]:
         """Start whatever is not given; return (database URL, Valkey URL)."""
         if self.database_url is None:
-            from storefront.platform.embedded import EmbeddedPostgres
+            from storefront.launch.embedded import EmbeddedPostgres
 
             self.postgres = EmbeddedPostgres(self.root)
             self.database_url = self.postgres.start()

@@ -23,8 +23,8 @@ from bench.cli import (
 )
 from bench.infra import Server, StartFailed, clean_environment, granian_command
 from bench.report import Row
-from storefront.platform.children import ChildError, free_port
-from storefront.platform.nginx import Nginx
+from storefront.launch.children import ChildError, free_port
+from storefront.launch.nginx import Nginx
 
 STOREFRONT_X = "storefront×{n}"
 CEILING_X = "ceiling×{n}"

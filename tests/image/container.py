@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from storefront.platform.children import free_port
+from storefront.launch.children import free_port
 from tests.image.engine import TAG, Engine
 
 READY_TIMEOUT = 30.0

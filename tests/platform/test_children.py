@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from storefront.platform.children import Child, ChildError, require
+from storefront.launch.children import Child, ChildError, require
 from tests.support.services import SRC
 
 

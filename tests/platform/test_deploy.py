@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from storefront.platform.launcher import KILL_TIMEOUT_SECONDS
+from storefront.launch.serve import KILL_TIMEOUT_SECONDS
 from storefront.platform.settings import load_settings, variable_names
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import valkey
 
-from storefront.platform.embedded import AUTH_FILE, EmbeddedValkey
+from storefront.launch.embedded import AUTH_FILE, EmbeddedValkey
 
 
 def test_a_valkey_with_a_password_refuses_unauthenticated_commands(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 
 from storefront import app
-from storefront.platform import loops
+from storefront.platform import jobs as loops
 from storefront.platform.db import Database, DatabaseTimeout
-from storefront.platform.loops import Beat, Loop, Supervisor
+from storefront.platform.jobs import Beat, Loop, Supervisor
 from storefront.platform.outbox import OutboxQueries
 from tests.support.fixtures import MAIL_ENV
 from tests.support.http import register

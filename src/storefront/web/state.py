@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from storefront.platform.db import Database
-from storefront.platform.loops import Supervisor
+from storefront.platform.jobs import Supervisor
 from storefront.platform.ratelimit import RateLimiter
 from storefront.platform.settings import AuthSettings, Settings
 from storefront.platform.valkey import ValkeyClient

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,3 +153,32 @@ async def _end(task: asyncio.Task[None]) -> None:
         task.add_done_callback(_LEFT_BEHIND.discard)
     elif not task.cancelled() and task.exception() is not None:
         log.warning("background loop failed while stopping", extra={"loop": task.get_name()})
+
+
+def raise_if_cancelled() -> None:
+    """Raise the cancellation of the current task if an await below swallowed it: on Python 3.11,
+    `asyncio.wait_for` (used inside aiosmtplib and asyncpg, for instance) loses a cancel that lands as its inner
+    await completes, and the task would then never stop (a worker's shutdown hung on the mail loop)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def periodically(
+    what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float, beat: Callable[[], None]
+) -> None:
+    """Run a background purge `first_delay` s after start, then every `interval` s, for as long as
+    the worker runs; a failure (the database may be down for a while) waits for the next turn.
+    `beat()` after each turn, failed or not (see `Loop`)."""
+    await asyncio.sleep(first_delay)
+    while True:
+        try:
+            count = await job()
+        except Exception as exc:
+            log.warning(f"{what} failed", extra={"error": repr(exc)})
+        else:
+            if count:
+                log.info(what, extra={"count": count})
+        beat()
+        raise_if_cancelled()
+        await asyncio.sleep(interval)

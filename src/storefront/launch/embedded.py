@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import psutil
 
-from storefront.platform.children import free_port
-from storefront.platform.datadir import write_private
+from storefront.launch.children import free_port
+from storefront.platform.files import write_private
 
 log = logging.getLogger("storefront.embedded")
 DATABASE = "storefront"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from storefront.platform.children import Child, require
-from storefront.platform.pgbouncer import INSTALL_HINT
+from storefront.launch.children import Child, require
+from storefront.launch.pgbouncer import INSTALL_HINT
 
 # nginx's address on its upstream connections: the instances trust X-Forwarded-For from it alone.
 UPSTREAM_SOURCE = "127.0.0.1"

@@ -13,10 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from storefront.platform.files import write_private
+
 log = logging.getLogger("storefront.datadir")
 URLS_FILE = "urls.json"
 LOCK_FILE = "serve.lock"
-DRAIN_FILE = "draining"
 # Where Debian (and the image) put nss_wrapper, which lends a passwd entry to a uid that has none.
 NSS_WRAPPER = ("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so")
 
@@ -51,15 +52,6 @@ def is_serving(data_dir: Path) -> bool:
     except AlreadyRunning:
         return True
     return False
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner may read or write (mode 0600, an existing file's mode included):
-    the one way Storefront writes URLs, passwords and keys to disk."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(text)
 
 
 def save_urls(data_dir: Path, urls: dict[str, str]) -> None:
@@ -141,18 +133,3 @@ def _lend_passwd_entry(run: Path) -> None:
     passwd.write_text(f"storefront:x:{uid}:{gid}:Storefront:{os.environ['HOME']}:/sbin/nologin\n")
     group.write_text(f"storefront:x:{gid}:\n")
     os.environ.update(LD_PRELOAD=library, NSS_WRAPPER_PASSWD=str(passwd), NSS_WRAPPER_GROUP=str(group))
-
-
-def mark_draining(data_dir: Path, draining: bool) -> None:
-    """Tell every worker that this instance is stopping (readiness answers 503 `draining`)."""
-    path = data_dir / DRAIN_FILE
-    if draining:
-        path.touch()
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def is_draining(data_dir: Path) -> bool:
-    """True once `serve` has been asked to stop."""
-    return (data_dir / DRAIN_FILE).exists()

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storefront.platform.children import die_with_parent
-from storefront.platform.datadir import forget_urls, is_serving, mark_draining, save_urls, saved_urls, take_lock
-from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
-from storefront.platform.mail import MAIL_DIR, MailSink
+from storefront.launch.children import die_with_parent
+from storefront.launch.datadir import forget_urls, is_serving, save_urls, saved_urls, take_lock
+from storefront.launch.embedded import EmbeddedPostgres, EmbeddedValkey
+from storefront.launch.mailsink import MAIL_DIR, MailSink
+from storefront.platform.drain import mark_draining
 from storefront.platform.migrations import apply_migrations
 from storefront.platform.settings import Settings
 

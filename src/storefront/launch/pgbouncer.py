@@ -13,9 +13,9 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-from storefront.platform.children import Child, require
-from storefront.platform.datadir import write_private
+from storefront.launch.children import Child, require
 from storefront.platform.db import SESSION_SETTINGS
+from storefront.platform.files import write_private
 
 INSTALL_HINT = "apt-get install pgbouncer nginx (Debian/Ubuntu, as root)"
 # PgBouncer refuses to run as root; as root, it runs as the user that runs the embedded PostgreSQL.

@@ -27,13 +27,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from storefront.platform.children import Child, ChildError, answers_health, free_port, require
-from storefront.platform.datadir import forget_urls, save_urls, take_lock, write_private
-from storefront.platform.embedded import EmbeddedPostgres, EmbeddedValkey
-from storefront.platform.launcher import smtp_url
-from storefront.platform.mail import MAIL_DIR, MailSink
-from storefront.platform.nginx import UPSTREAM_SOURCE, Nginx
-from storefront.platform.pgbouncer import INSTALL_HINT, PgBouncer
+from storefront.launch.children import Child, ChildError, answers_health, free_port, require
+from storefront.launch.datadir import forget_urls, save_urls, take_lock
+from storefront.launch.embedded import EmbeddedPostgres, EmbeddedValkey
+from storefront.launch.mailsink import MAIL_DIR, MailSink
+from storefront.launch.nginx import UPSTREAM_SOURCE, Nginx
+from storefront.launch.pgbouncer import INSTALL_HINT, PgBouncer
+from storefront.launch.serve import smtp_url
+from storefront.platform.files import write_private
 from storefront.platform.settings import Settings
 
 log = logging.getLogger("storefront.cluster")
