@@ -19,6 +19,7 @@ from storefront.launch.cluster import run_cluster
 from storefront.launch.datadir import AlreadyRunning, DataDirError, is_serving
 from storefront.launch.mailsink import MAIL_DIR, stored_mail
 from storefront.launch.serve import database_url, serve
+from storefront.platform.addresses import loopback_for
 from storefront.platform.logging import configure_logging
 from storefront.platform.migrations import MigrationError, apply_migrations, migration_status, new_migration
 from storefront.platform.settings import Settings, SettingsError, load_settings
@@ -100,8 +101,7 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
 
 def _health(settings: Settings, _: argparse.Namespace) -> int:
     """The container's HEALTHCHECK: 0 when this instance's `/health` answers 200 (it follows PORT)."""
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return 0 if answers_health(f"http://{host}:{settings.port}", timeout=3) else 1
+    return 0 if answers_health(f"http://{loopback_for(settings.host)}:{settings.port}", timeout=3) else 1
 
 
 def _new_migration(_: Settings, args: argparse.Namespace) -> int:

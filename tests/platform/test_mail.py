@@ -4,17 +4,14 @@ list, a display name or a group is never sent, whatever put it in the outbox."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from storefront.launch.mailsink import MailSink
 from storefront.platform.mail import SendError, SmtpTransport, plain_address
-from tests.support.mail import Mailbox
+from tests.support.mail import Mailbox, handled_sink
 from tests.support.services import Services
 from tests.support.shop import sql
 
@@ -42,7 +39,7 @@ def test_plain_address_refuses_anything_but_one_addr_spec(bad: str) -> None:
 
 async def test_the_smtp_envelope_is_the_one_plain_to_address_and_nothing_else() -> None:
     envelopes = Envelopes()
-    sink = MailSink(Path(tempfile.mkdtemp(prefix="sf-mail-")), handler=envelopes)
+    sink = handled_sink(envelopes)
     url = sink.start()
     try:
         async with SmtpTransport(url, 5.0).session() as send:

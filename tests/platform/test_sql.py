@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 
+from storefront.platform import sql
 from storefront.platform.sql import MaybeRow, Queries, QueryFileError, Row, Rows, parameter_count
 
 SQL = """-- Items.
@@ -24,13 +25,14 @@ SELECT count(*) FROM things;
 
 
 @pytest.fixture
-def sql_file(tmp_path: Path) -> Path:
-    path = tmp_path / "things.sql"
-    path.write_text(SQL)
-    return path
+def sql_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`things`, a query file in a folder of its own standing in for sql/queries/."""
+    (tmp_path / "things.sql").write_text(SQL)
+    monkeypatch.setattr(sql, "QUERIES_DIR", tmp_path)
+    return "things"
 
 
-def test_declared_blocks_become_typed_queries(sql_file: Path) -> None:
+def test_declared_blocks_become_typed_queries(sql_file: str) -> None:
     class Things(Queries, file=sql_file):
         get_thing: MaybeRow[UUID]
         list_things: Rows[str | None, int]
@@ -42,7 +44,7 @@ def test_declared_blocks_become_typed_queries(sql_file: Path) -> None:
     assert parameter_count(Things.list_things.sql) == 2
 
 
-def test_an_undeclared_block_fails(sql_file: Path) -> None:
+def test_an_undeclared_block_fails(sql_file: str) -> None:
     with pytest.raises(QueryFileError, match="count_things not declared"):
 
         class Things(Queries, file=sql_file):
@@ -50,7 +52,7 @@ def test_an_undeclared_block_fails(sql_file: Path) -> None:
             list_things: Rows[str | None, int]
 
 
-def test_a_declaration_without_a_block_fails(sql_file: Path) -> None:
+def test_a_declaration_without_a_block_fails(sql_file: str) -> None:
     with pytest.raises(QueryFileError, match="get_other not found in things.sql"):
 
         class Things(Queries, file=sql_file):
@@ -60,7 +62,7 @@ def test_a_declaration_without_a_block_fails(sql_file: Path) -> None:
             count_things: Row[()]
 
 
-def test_a_wrong_parameter_count_fails(sql_file: Path) -> None:
+def test_a_wrong_parameter_count_fails(sql_file: str) -> None:
     with pytest.raises(QueryFileError, match="list_things uses 2 parameter"):
 
         class Things(Queries, file=sql_file):

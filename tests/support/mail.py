@@ -18,6 +18,14 @@ from storefront.launch.mailsink import MailSink
 LINK = re.compile(r"https?://\S+[?&]token=([\w-]+)")
 
 
+def handled_sink(handler: Any) -> MailSink:
+    """The development sink with another aiosmtpd handler in place of its `.eml` store, in a folder
+    of its own (not started)."""
+    sink = MailSink(Path(tempfile.mkdtemp(prefix="sf-mail-")))
+    sink.handler = handler
+    return sink
+
+
 class Recorder:
     """aiosmtpd handler: parses and keeps every message; `stall()` makes DATA wait until `release()`,
     `refuse(code)` answers DATA with an SMTP error instead."""
@@ -58,7 +66,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.recorder = Recorder()
-        self.sink = MailSink(Path(tempfile.mkdtemp(prefix="sf-mail-")), handler=self.recorder)
+        self.sink = handled_sink(self.recorder)
         self.sink.start()
 
     @property

@@ -27,15 +27,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from storefront.launch.backing import Backends, backing_services
 from storefront.launch.children import Child, ChildError, answers_health, free_port, require
-from storefront.launch.datadir import forget_urls, save_urls, take_lock
-from storefront.launch.embedded import EmbeddedPostgres, EmbeddedValkey
-from storefront.launch.mailsink import MAIL_DIR, MailSink
 from storefront.launch.nginx import UPSTREAM_SOURCE, Nginx
 from storefront.launch.pgbouncer import INSTALL_HINT, PgBouncer
-from storefront.launch.serve import smtp_url
+from storefront.platform.addresses import LOOPBACK
 from storefront.platform.files import write_private
-from storefront.platform.settings import Settings
+from storefront.platform.settings import Settings, environment
 
 log = logging.getLogger("storefront.cluster")
 CLUSTER_FILE = "cluster.json"
@@ -56,42 +54,31 @@ class Instance:
         return f"http://127.0.0.1:{self.port}"
 
 
-@dataclass(frozen=True)
-class Backends:
-    """The shared servers every instance uses."""
-
-    direct_url: str
-    pooled_url: str
-    valkey_url: str
-    smtp_url: str | None = None
-
-
-def instance_env(settings: Settings, number: int, port: int, backends: Backends) -> dict[str, str]:
+def instance_env(settings: Settings, number: int, port: int, backends: Backends, pooled_url: str) -> dict[str, str]:
     """An instance's environment: the launcher's own (limits, first admin, WORKERS… as `serve` takes
     them) with its address, its own DATA_DIR, the shared servers and the cluster's secret."""
-    return {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATA_DIR": str((settings.data_dir / "instances" / str(number)).resolve()),
-        "DATABASE_URL": backends.pooled_url,
-        "DB_PGBOUNCER": "transaction",
-        "MIGRATIONS_DATABASE_URL": backends.direct_url,
-        "VALKEY_URL": backends.valkey_url,
-        "SECRET_KEY": settings.auth.secret_key,
-        "TRUSTED_PROXIES": UPSTREAM_SOURCE,
-        "PYTHONUNBUFFERED": "1",
+    decided = {
+        "host": LOOPBACK,
+        "port": port,
+        "data_dir": (settings.data_dir / "instances" / str(number)).resolve(),
+        "database_url": pooled_url,
+        "db_pgbouncer": "transaction",
+        "migrations_database_url": backends.database_url,
+        "valkey_url": backends.valkey_url,
+        "auth.secret_key": settings.auth.secret_key,
+        "limits.trusted_proxies": UPSTREAM_SOURCE,
         # Links in mail point at nginx, not at the instance; one sink (or relay) for the cluster.
-        "PUBLIC_BASE_URL": settings.mail.public_base_url or "",
-        **({"SMTP_URL": backends.smtp_url} if backends.smtp_url else {}),
+        "mail.public_base_url": settings.mail.public_base_url or "",
+        "mail.smtp_url": backends.smtp_url,
     }
+    return {**os.environ, **environment(decided), "PYTHONUNBUFFERED": "1"}
 
 
-def start_instance(settings: Settings, number: int, backends: Backends) -> Instance:
+def start_instance(settings: Settings, number: int, backends: Backends, pooled_url: str) -> Instance:
     """Start one `python -m storefront serve` (its JSON log lines on the cluster's stdout)."""
     port = free_port()
     argv = [sys.executable, "-m", "storefront", "serve"]
-    child = Child(f"instance {number}", argv, env=instance_env(settings, number, port, backends))
+    child = Child(f"instance {number}", argv, env=instance_env(settings, number, port, backends, pooled_url))
     child.start()
     return Instance(number, port, child)
 
@@ -111,14 +98,16 @@ def wait_healthy(instance: Instance, stop: threading.Event, timeout: float = REA
     raise ChildError(f"instance {instance.number} was not healthy within {timeout:.0f} s")
 
 
-def describe(settings: Settings, backends: Backends, pgbouncer: PgBouncer, fleet: list[Instance]) -> dict[str, object]:
+def describe(
+    settings: Settings, backends: Backends, pgbouncer: PgBouncer, pooled_url: str, fleet: list[Instance]
+) -> dict[str, object]:
     """What runs where (written to DATA_DIR/cluster.json, mode 0600: it holds URLs)."""
     return {
         "url": f"http://{settings.host}:{settings.port}",
         "launcher_pid": os.getpid(),
         "pgbouncer_port": pgbouncer.port,
-        "database_url": backends.pooled_url,
-        "migrations_database_url": backends.direct_url,
+        "database_url": pooled_url,
+        "migrations_database_url": backends.database_url,
         "valkey_url": backends.valkey_url,
         "instances": [{"number": i.number, "port": i.port, "pid": i.child.pid} for i in fleet],
     }
@@ -170,35 +159,27 @@ def run_cluster(settings: Settings, instances: int) -> int:
     require("pgbouncer", INSTALL_HINT)
     require("nginx", INSTALL_HINT)
     data_dir = settings.data_dir
-    lock = take_lock(data_dir)
     fleet: list[Instance] = []
     with ExitStack() as stack, _stop_on_signals() as stop:
-        stack.callback(lock.close)
+        backends = stack.enter_context(backing_services(settings, valkey_password=secrets.token_urlsafe(32)))
         stack.callback(lambda: (data_dir / CLUSTER_FILE).unlink(missing_ok=True))
-        stack.callback(forget_urls, data_dir)
-        postgres, valkey = EmbeddedPostgres(data_dir), EmbeddedValkey(data_dir, password=secrets.token_urlsafe(32))
-        stack.callback(postgres.stop)
-        stack.callback(valkey.stop)
-        direct_url = settings.database_url or postgres.start(watch=True)
-        valkey_url = settings.valkey_url or valkey.start()
-        pgbouncer = PgBouncer(data_dir / "pgbouncer", direct_url, free_port())
+        pgbouncer = PgBouncer(data_dir / "pgbouncer", backends.database_url, free_port())
         stack.callback(pgbouncer.stop)
-        sink = MailSink(data_dir / MAIL_DIR)
-        stack.callback(sink.stop)
-        backends = Backends(direct_url, pgbouncer.start(), valkey_url, smtp_url(settings, sink))
-        save_urls(data_dir, {"database_url": direct_url, "valkey_url": valkey_url})
+        pooled_url = pgbouncer.start()
         stack.callback(_stop_fleet, fleet)
         # All at once, as a fleet rolls out: the migrations' advisory lock lets one apply them.
-        fleet += [start_instance(settings, number, backends) for number in range(1, instances + 1)]
+        fleet += [start_instance(settings, number, backends, pooled_url) for number in range(1, instances + 1)]
         for instance in fleet:
             wait_healthy(instance, stop)
-        upstreams = [f"127.0.0.1:{instance.port}" for instance in fleet]
+        upstreams = [f"{LOOPBACK}:{instance.port}" for instance in fleet]
         nginx = Nginx(
             data_dir / "nginx", settings.host, settings.port, upstreams, settings.server.header_timeout_seconds
         )
         stack.callback(nginx.stop)
         nginx.start()
-        write_private(data_dir / CLUSTER_FILE, json.dumps(describe(settings, backends, pgbouncer, fleet), indent=2))
+        write_private(
+            data_dir / CLUSTER_FILE, json.dumps(describe(settings, backends, pgbouncer, pooled_url, fleet), indent=2)
+        )
         log.info(
             "cluster serving",
             extra={

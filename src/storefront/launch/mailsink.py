@@ -47,13 +47,13 @@ class _StoreHandler:
 
 class MailSink:
     """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread of its own) that keeps every message it
-    receives as an `.eml` file (or gives it to another aiosmtpd `handler`): the development stand-in
-    for a relay. `start()` returns its SMTP_URL; it may be stopped and started again on its port."""
+    receives as an `.eml` file: the development stand-in for a relay. `start()` returns its SMTP_URL;
+    it may be stopped and started again on its port."""
 
-    def __init__(self, directory: Path, port: int = 0, handler: Any = None) -> None:
+    def __init__(self, directory: Path, port: int = 0) -> None:
         self.directory = directory
         self.port = port
-        self.handler = handler or _StoreHandler(directory)
+        self.handler: Any = _StoreHandler(directory)  # an aiosmtpd handler
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None

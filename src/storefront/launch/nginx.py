@@ -8,9 +8,10 @@ from pathlib import Path
 
 from storefront.launch.children import Child, require
 from storefront.launch.pgbouncer import INSTALL_HINT
+from storefront.platform.addresses import LOOPBACK, loopback_for
 
 # nginx's address on its upstream connections: the instances trust X-Forwarded-For from it alone.
-UPSTREAM_SOURCE = "127.0.0.1"
+UPSTREAM_SOURCE = LOOPBACK
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -97,7 +98,7 @@ class Nginx:
         argv = [program, "-p", str(self.folder), "-c", str(conf), "-e", "stderr"]
         self.child = Child("nginx", argv, self.folder / "nginx.log")
         self.child.start()
-        self.child.wait_port("127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host, self.port)
+        self.child.wait_port(loopback_for(self.host), self.port)
 
     def stop(self) -> None:
         """Stop nginx gracefully (SIGQUIT: no new connections, in-flight requests finish)."""

@@ -13,16 +13,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from storefront.launch.backing import Backends, backing_services
 from storefront.launch.children import die_with_parent
-from storefront.launch.datadir import forget_urls, is_serving, save_urls, saved_urls, take_lock
-from storefront.launch.embedded import EmbeddedPostgres, EmbeddedValkey
-from storefront.launch.mailsink import MAIL_DIR, MailSink
+from storefront.launch.datadir import is_serving, saved_urls
+from storefront.launch.embedded import EmbeddedPostgres
 from storefront.platform.drain import mark_draining
 from storefront.platform.migrations import apply_migrations
-from storefront.platform.settings import Settings
+from storefront.platform.settings import Settings, environment
 
 log = logging.getLogger("storefront.launcher")
 METRICS_DIR = "metrics"
@@ -135,56 +135,43 @@ def _run_granian(settings: Settings, env: dict[str, str]) -> int:
     return process.wait()
 
 
-def smtp_url(settings: Settings, sink: MailSink) -> str | None:
-    """SMTP_URL; without it (never in production), the local sink's: mail lands in DATA_DIR/mail/."""
-    mail = settings.mail
-    if mail.smtp_url or mail.mail_disabled:
-        return mail.smtp_url
-    url = sink.start()
-    log.info("SMTP_URL is unset: mail goes to a local sink (`just mail` lists it)", extra={"dir": str(sink.directory)})
-    return url
+def _worker_environment(settings: Settings, backends: Backends) -> dict[str, str]:
+    """Granian's environment: this process's, with the settings the bring-up decided."""
+    decided = {
+        "database_url": backends.database_url,
+        "valkey_url": backends.valkey_url,
+        "auth.secret_key": settings.auth.secret_key,
+        "data_dir": settings.data_dir.resolve(),
+        "mail.smtp_url": backends.smtp_url,
+    }
+    return {**os.environ, **environment(decided), "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings))}
+
+
+def _ignore_signals() -> None:
+    """From here on the stop itself runs: a second Ctrl-C must not cut it short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def serve(settings: Settings, prepare: Callable[[str], None]) -> int:
-    """Run the service until SIGINT / SIGTERM; stop the embedded servers after Granian has drained.
+    """Run the service until SIGINT / SIGTERM; stop the backing services after Granian has drained.
 
     `prepare(database_url)` runs once the database is migrated, before Granian starts (the CLI hands
-    in the first-admin bootstrap: the platform knows no domain). Both use the direct connection
+    in the first-admin bootstrap: the launcher knows no domain). Both use the direct connection
     (MIGRATIONS_DATABASE_URL when the workers' DATABASE_URL is a transaction pooler).
     """
-    lock = take_lock(settings.data_dir)
-    mark_draining(settings.data_dir, False)
-    postgres, valkey = EmbeddedPostgres(settings.data_dir), EmbeddedValkey(settings.data_dir)
-    sink = MailSink(settings.data_dir / MAIL_DIR)
-    try:
-        db_url = settings.database_url or postgres.start(watch=True)
-        valkey_url = settings.valkey_url or valkey.start()
-        relay_url = smtp_url(settings, sink)
-        save_urls(settings.data_dir, {"database_url": db_url, "valkey_url": valkey_url})
-        direct_url = settings.migrations_database_url or db_url
-        applied = asyncio.run(apply_migrations(direct_url))
+    with ExitStack() as stack:
+        stack.callback(log.info, "stopped")
+        backends = stack.enter_context(backing_services(settings))
+        stack.callback(mark_draining, settings.data_dir, False)
+        stack.callback(_ignore_signals)
+        mark_draining(settings.data_dir, False)
+        applied = asyncio.run(apply_migrations(backends.direct_url))
         log.info("migrations applied", extra={"applied": applied})
-        prepare(direct_url)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "VALKEY_URL": valkey_url,
-            "SECRET_KEY": settings.auth.secret_key,
-            "DATA_DIR": str(settings.data_dir.resolve()),
-            "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(settings)),
-            **({"SMTP_URL": relay_url} if relay_url else {}),
-        }
+        prepare(backends.direct_url)
+        env = _worker_environment(settings, backends)
         if not settings.metrics_enabled:
             log.warning("METRICS_TOKEN is unset: /metrics is off (in production it needs a token)")
         log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}", "workers": settings.workers})
-        return _run_granian(settings, env)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        forget_urls(settings.data_dir)
-        sink.stop()
-        valkey.stop()
-        postgres.stop()
-        mark_draining(settings.data_dir, False)
-        lock.close()
-        log.info("stopped")
+        status = _run_granian(settings, env)
+    return status

@@ -42,11 +42,34 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _PATH = re.compile(r"`\$(?:\.\w+)*\.(?P<name>\w+)`$")
 
 
-def field_types(struct: type[msgspec.Struct]) -> dict[str, msgspec.inspect.Type]:
-    """Each environment variable of `struct` (its encoded field name) and its type."""
+def fields(struct: type[msgspec.Struct]) -> tuple[msgspec.inspect.Field, ...]:
+    """The fields of a Struct type, as msgspec describes them."""
     info = msgspec.inspect.type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
-    return {f.encode_name: f.type for f in info.fields if not isinstance(f.type, msgspec.inspect.StructType)}
+    return info.fields
+
+
+def field_types(struct: type[msgspec.Struct]) -> dict[str, msgspec.inspect.Type]:
+    """Each environment variable of `struct` (its encoded field name) and its type."""
+    return {f.encode_name: f.type for f in fields(struct) if not isinstance(f.type, msgspec.inspect.StructType)}
+
+
+def groups(root: type[msgspec.Struct], key: str = "name") -> dict[str, type[msgspec.Struct]]:
+    """`root` (under "") and the Struct types of its grouped fields, by each field's `key`: `name`
+    (its attribute) or `encode_name` (its key in the converted input)."""
+    nested = {getattr(f, key): f.type.cls for f in fields(root) if isinstance(f.type, msgspec.inspect.StructType)}
+    return {"": root, **nested}
+
+
+def variables_for(root: type[msgspec.Struct], values: Mapping[str, object]) -> dict[str, str]:
+    """`{attribute path: value}` (`"auth.secret_key"`) as `{environment variable: text}`; a None
+    value is left out, an unknown path is a KeyError."""
+    names = {
+        f"{group}.{field.name}".lstrip("."): field.encode_name
+        for group, struct in groups(root).items()
+        for field in fields(struct)
+    }
+    return {names[path]: str(value) for path, value in values.items() if value is not None}
 
 
 def unwrap(kind: msgspec.inspect.Type) -> tuple[msgspec.inspect.Type, str | None]:

@@ -7,10 +7,9 @@ strings to `msgspec.convert` and words any error as one line that names the vari
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
@@ -19,13 +18,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
+from storefront.platform.addresses import LOOPBACK, Networks, loopback_for
 from storefront.platform.environ import SettingsError as SettingsError  # the settings' error, raised here too
-from storefront.platform.environ import explain, field_types, read_dotenv, section, split_list
+from storefront.platform.environ import explain, field_types, groups, read_dotenv, section, variables_for
 from storefront.platform.files import write_private
 
 Environment = Literal["development", "production", "test"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 PoolSize = Annotated[int, Meta(ge=1, le=1000)]
 Rate = Annotated[int, Meta(ge=0, le=10**9, description="0 turns the limit off")]
 PoolerMode = Literal["off", "transaction"]
@@ -58,39 +57,6 @@ PublicUrl = Annotated[
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE = "secret_key"
-
-
-class Networks:
-    """IP networks (addresses or CIDRs) from a comma-separated list; `address in networks`."""
-
-    __slots__ = ("networks",)
-
-    def __init__(self, networks: Iterable[Network] = ()) -> None:
-        self.networks = tuple(networks)
-
-    @classmethod
-    def parse(cls, text: str) -> Networks:
-        """`10.0.0.0/8, ::1` → Networks; ValueError names the first bad entry."""
-        return cls(ipaddress.ip_network(part, strict=False) for part in split_list(text))
-
-    def __contains__(self, address: object) -> bool:
-        try:
-            ip = ipaddress.ip_address(str(address))
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
-
-    def __bool__(self) -> bool:
-        return bool(self.networks)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Networks) and other.networks == self.networks
-
-    def __hash__(self) -> int:
-        return hash(self.networks)
-
-    def __repr__(self) -> str:
-        return f"Networks({', '.join(map(str, self.networks))})"
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
@@ -211,17 +177,16 @@ def _decode_custom(kind: type, value: Any) -> Any:
     raise NotImplementedError(kind)
 
 
-def _groups() -> dict[str, type[msgspec.Struct]]:
-    """Settings and its groups (the Struct-typed fields), by their key in the converted input."""
-    info = msgspec.inspect.type_info(Settings)
-    assert isinstance(info, msgspec.inspect.StructType)
-    nested = {f.encode_name: f.type.cls for f in info.fields if isinstance(f.type, msgspec.inspect.StructType)}
-    return {"": Settings, **nested}
-
-
 def variable_names() -> list[str]:
     """Every environment variable the settings read."""
-    return [name for group in _groups().values() for name in field_types(group)]
+    return [name for group in groups(Settings).values() for name in field_types(group)]
+
+
+def environment(values: Mapping[str, object]) -> dict[str, str]:
+    """The environment variables that give settings these values, by attribute path
+    (`{"database_url": …, "auth.secret_key": …}` → `{"DATABASE_URL": …, "SECRET_KEY": …}`), so a
+    launcher handing settings to a child never spells a variable's name; None leaves one out."""
+    return variables_for(Settings, values)
 
 
 def _check_mail(settings: Settings) -> MailSettings:
@@ -234,7 +199,7 @@ def _check_mail(settings: Settings) -> MailSettings:
         if mail.public_base_url is None:
             raise SettingsError("PUBLIC_BASE_URL is required when ENVIRONMENT=production (links in mail use it)")
     if mail.public_base_url is None:
-        host = "localhost" if settings.host in ("0.0.0.0", "::", "127.0.0.1", "") else settings.host
+        host = "localhost" if loopback_for(settings.host) == LOOPBACK else settings.host
         return msgspec.structs.replace(mail, public_base_url=f"http://{host}:{settings.port}")
     return msgspec.structs.replace(mail, public_base_url=mail.public_base_url.rstrip("/"))
 
@@ -275,13 +240,13 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
     values = {name: str(value).strip() for name, value in merged.items() if str(value).strip()}
     given_secret = values.get("SECRET_KEY")
-    raw = {key: section(group, values) for key, group in _groups().items() if key}
+    raw = {key: section(group, values) for key, group in groups(Settings, "encode_name").items() if key}
     raw.update(section(Settings, values))
     raw["AUTH"]["SECRET_KEY"] = given_secret or ""
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_custom)
     except msgspec.ValidationError as exc:
-        raise explain(exc, values, _groups().values()) from None
+        raise explain(exc, values, groups(Settings, "encode_name").values()) from None
     if settings.db_pool_max < settings.db_pool_min:
         raise SettingsError(
             f"DB_POOL_MAX ({settings.db_pool_max}) must be at least DB_POOL_MIN ({settings.db_pool_min})"

@@ -112,14 +112,14 @@ def _is_query(hint: Any) -> bool:
 
 
 class Queries:
-    """The queries of one file; subclass with `file=` (a name under `sql/queries/`, or a path) and
-    one annotated attribute per block (`Row[()]` for a statement without parameters)."""
+    """The queries of one file; subclass with `file=` (its name under `sql/queries/`) and one
+    annotated attribute per block (`Row[()]` for a statement without parameters)."""
 
     file: ClassVar[Path]
 
-    def __init_subclass__(cls, *, file: str | Path, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, file: str, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.file = file if isinstance(file, Path) else QUERIES_DIR / f"{file}.sql"
+        cls.file = QUERIES_DIR / f"{file}.sql"
         blocks = read_queries(cls.file)
         declared = {name: hint for name, hint in get_type_hints(cls).items() if _is_query(hint)}
         if missing := sorted(blocks.keys() - declared.keys()):

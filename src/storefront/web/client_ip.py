@@ -10,7 +10,8 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
-from storefront.platform.settings import LimitSettings, Networks
+from storefront.platform.addresses import Networks
+from storefront.platform.settings import LimitSettings
 
 ClientIp = NamedDependency[str]
 """A handler parameter `client_ip: ClientIp` receives the caller's network as rate limits key it

@@ -16,9 +16,10 @@ import msgspec
 from prometheus_client import Histogram
 
 from storefront.errors import DomainError, Forbidden, RateLimited, RequestTimeout
+from storefront.platform.addresses import Networks
 from storefront.platform.logging import LineWriter, log_timestamp
 from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
-from storefront.platform.settings import Networks, Settings
+from storefront.platform.settings import Settings
 from storefront.web.client_ip import client_ip, client_network
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
 from storefront.web.deadline import BodyDeadline
