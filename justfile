@@ -23,20 +23,20 @@ test *args: _venv
 
 # Contract tests: schemathesis (every check and phase) against a throwaway server, anonymous and as an admin
 contract *args: _venv
-    {{python}} -m tests.contract "$@"
+    {{python}} -m tools.contract "$@"
 
 # Build the container image storefront:latest: docker if its daemon answers, else podman (set up if missing)
 image: _venv
-    {{python}} -m tests.image build
+    {{python}} -m tools.image build
 
 # Build the image with podman (installed and set up if missing) and check it as an operator runs it
 image-test: _venv
-    {{python}} -m tests.image
+    {{python}} -m tools.image
 
 # Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
-    {{python}} -m ruff check src tests bench
-    {{python}} -m ruff format --check src tests bench
+    {{python}} -m ruff check src tests tools bench
+    {{python}} -m ruff format --check src tests tools bench
     .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
@@ -49,8 +49,8 @@ validate-deploy versions="1.35.0 1.37.0": _venv
 
 # Format Python sources in place
 fmt: _venv
-    {{python}} -m ruff format src tests bench
-    {{python}} -m ruff check --fix src tests bench
+    {{python}} -m ruff format src tests tools bench
+    {{python}} -m ruff check --fix src tests tools bench
 
 # Type-check the package (mypy, strict)
 typecheck: _venv

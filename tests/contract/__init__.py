@@ -1,1 +1,1 @@
-"""`just contract`: schemathesis against a throwaway server (see `__main__.py`)."""
+"""Tests of the contract run's tooling (`tools/contract`)."""

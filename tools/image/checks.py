@@ -12,7 +12,7 @@ from datetime import datetime
 
 import httpx
 
-from tests.image.container import CheckFailed, Container, Lab, json_lines
+from tools.image.container import CheckFailed, Container, Lab, json_lines
 
 UID = 10001
 STOP_BUDGET = 2.0

@@ -1,6 +1,6 @@
-"""`just image-test` (`python -m tests.image`): set up rootful Podman as this project's machines need
+"""`just image-test` (`python -m tools.image`): set up rootful Podman as this project's machines need
 it, build the image, run every check against it (one ✓/✗ line each), remove what the run created;
-non-zero on any ✗. `python -m tests.image build` (`just image`) only builds, with docker when its
+non-zero on any ✗. `python -m tools.image build` (`just image`) only builds, with docker when its
 daemon answers.
 
 Each phase prints its time. A run from a fresh machine takes a few minutes, most of it the
@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tests.image import engine as engines
-from tests.image.checks import CHECKS, Run
-from tests.image.container import Lab
-from tests.image.engine import TAG, Engine
+from tools.image import engine as engines
+from tools.image.checks import CHECKS, Run
+from tools.image.container import Lab
+from tools.image.engine import TAG, Engine
 
 # The image's parts worth knowing when it grows.
 PARTS = ["/opt/venv", "/usr", "/app", "/var", "/etc"]
@@ -106,7 +106,7 @@ def image_test() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`build` (just image) or `test` (just image-test, the default)."""
-    parser = argparse.ArgumentParser(prog="python -m tests.image", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.image", description=__doc__)
     parser.add_argument("command", nargs="?", choices=["build", "test"], default="test")
     args = parser.parse_args(argv)
     began = time.monotonic()

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from storefront.launch.children import free_port
-from tests.image.engine import TAG, Engine
+from tools.image.engine import TAG, Engine
 
 READY_TIMEOUT = 30.0
 # A process table from inside the container (the image has no `ps`): pid, uid, state, command line.

@@ -20,8 +20,7 @@ import httpx
 import msgspec
 
 from storefront.platform.migrations import apply_migrations
-from tests.support.http import mark_verified
-from tests.support.services import Services, live_server
+from tools.services import Services, live_server, mark_verified
 
 ADMIN = ("contract-admin@example.com", "contract admin password")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -67,7 +66,7 @@ def _relay(command: list[str], tally: Tally) -> int:
 
 def _schemathesis(base: str, examples: int, seed: int | None, tally: Tally, *extra: str) -> int:
     command = [
-        sys.executable, "-m", "tests.contract.schemathesis_cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
+        sys.executable, "-m", "tools.contract.schemathesis_cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
         "--checks", CHECKS,
         "--phases", PHASES,
         "--max-examples", str(examples),

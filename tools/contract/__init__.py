@@ -1,0 +1,1 @@
+"""`just contract`: schemathesis against a throwaway server (see `__main__.py`)."""
