@@ -121,6 +121,7 @@ def _fmt(value: float | None, suffix: str = "") -> str:
 
 
 def table(header: list[str], lines: Iterable[list[str]]) -> str:
+    """A Markdown table: `header`, then `lines`; each column as wide as its widest cell."""
     body = [header, *lines]
     widths = [max(len(line[i]) for line in body) for i in range(len(header))]
     rendered = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |" for line in body]
