@@ -37,7 +37,7 @@ image-test: _venv
 lint: _venv
     {{python}} -m ruff check src tests tools bench
     {{python}} -m ruff format --check src tests tools bench
-    .venv/bin/lint-imports --no-cache --no-logo
+    PYTHONPATH="$PYTHONPATH:{{justfile_directory()}}" .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
 # Check deploy/kubernetes against the strict schemas of the oldest and newest Kubernetes minors upstream maintains

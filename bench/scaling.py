@@ -6,23 +6,15 @@ nginx whose upstreams are the first n."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from bench import report
-from bench.cli import (
-    POOL_PER_WORKER,
-    RESULTS_DIR,
-    SPARE_CONNECTIONS,
-    Bench,
-    Options,
-    _settings,
-)
+from bench import outcome, report
 from bench.infra import Server, StartFailed, clean_environment, granian_command
-from bench.report import Row
+from bench.options import NO_LIMIT, POOL_PER_WORKER, SPARE_CONNECTIONS, settings
+from bench.rounds import Rounds
+from bench.session import Bench
+from bench.targets import Targets
 from storefront.launch.children import ChildError, free_port
 from storefront.launch.nginx import Nginx
 
@@ -60,10 +52,6 @@ class Fleet:
 class ScalingBench(Bench):
     """One `--instances N` invocation."""
 
-    def __init__(self, options: Options, stack: contextlib.ExitStack) -> None:
-        super().__init__(options, stack)
-        self.name = f"{self.stamp}-w{options.workers}-x{options.instances}{'-quick' if options.quick else ''}"
-
     def plan(self) -> list[tuple[str, str]]:
         """Per scenario, n = 1 … N: Storefront, then the ceiling."""
         counts = range(1, self.options.instances + 1)
@@ -78,40 +66,24 @@ class ScalingBench(Bench):
         """Databases up and seeded; PgBouncer, N instances, N ceilings, and an nginx per fleet size."""
         count = self.options.instances
         print(f"instances: 1 … {count} behind nginx (Storefront through PgBouncer), beside as many ceilings")
-        embedded, database_url, valkey_url, seeded = self.databases()
+        targets = self.targets
+        embedded, database_url, valkey_url, seeded = targets.databases()
         workers = self.options.workers
         embedded.allow_connections(count * workers * POOL_PER_WORKER + PGBOUNCER_POOL + SPARE_CONNECTIONS)
-        pooled = self._pgbouncer(database_url)
+        pooled = targets.pgbouncer(database_url)
         instances = [
-            self._member(self._storefront(pooled, valkey_url, f"storefront-{i}", database_url)) for i in range(count)
+            targets.launch(targets.storefront(pooled, valkey_url, f"storefront-{i}", database_url))
+            for i in range(count)
         ]
-        ceilings = [self._member(self._same_work(i, database_url, valkey_url)) for i in range(count)]
+        ceilings = [targets.launch(_same_work(targets, i, database_url, valkey_url)) for i in range(count)]
         for n in range(1, count + 1):
-            self.servers[STOREFRONT_X.format(n=n)] = self._fleet(f"storefront-{n}", instances[:n])  # type: ignore[assignment]
-            self.servers[CEILING_X.format(n=n)] = self._fleet(f"ceiling-{n}", ceilings[:n])  # type: ignore[assignment]
+            targets.servers[STOREFRONT_X.format(n=n)] = self._fleet(f"storefront-{n}", instances[:n])  # type: ignore[assignment]
+            targets.servers[CEILING_X.format(n=n)] = self._fleet(f"ceiling-{n}", ceilings[:n])  # type: ignore[assignment]
         return asdict(seeded)
-
-    def _member(self, server: Server) -> Server:
-        self.stack.callback(server.stop)
-        server.start()
-        return server
-
-    def _same_work(self, number: int, database_url: str, valkey_url: str) -> Server:
-        port = free_port()
-        env = clean_environment(
-            CEILING_MODE="same-work",
-            DATABASE_URL=database_url,
-            VALKEY_URL=valkey_url,
-            SECRET_KEY=self.secret,
-            RATE_LIMIT_PER_MINUTE="10000000",
-        )
-        command = granian_command("rsgi", "bench.ceiling:app", self.options.workers, port)
-        name = f"ceiling-{number}"
-        return Server(name, command, env, port, self._log(name), cwd=self.root)
 
     def _fleet(self, name: str, members: list[Server]) -> Fleet:
         upstreams = [f"127.0.0.1:{member.port}" for member in members]
-        nginx = Nginx(self.root / f"nginx-{name}", "127.0.0.1", free_port(), upstreams)
+        nginx = Nginx(self.workspace.root / f"nginx-{name}", "127.0.0.1", free_port(), upstreams)
         self.stack.callback(nginx.stop)
         try:
             nginx.start()
@@ -121,29 +93,45 @@ class ScalingBench(Bench):
 
     def report(self, seeded: dict[str, Any], facts: dict[str, Any]) -> bool:
         """Print the scaling table, write the results file; True when a request failed."""
-        table = self.scaling()
+        table = scaling(self.results, self.options.instances)
         print(scaling_table(table, facts["cpu_count"] or 1) + "\n")
-        path = _write(self, self.options, seeded, facts, table)
-        print(f"results: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-        return any(row.result.errors for rows in self.results.values() for row in rows.values())
+        path = outcome.save(self.rounds, _document(self.rounds, seeded, facts, table))
+        print(f"results: {outcome.shown(path)}")
+        return outcome.any_failed(self.results)
 
-    def scaling(self) -> dict[str, list[dict[str, Any]]]:
-        """Per scenario and fleet size: req/s, its multiple of one instance's, CPU µs/req, errors."""
-        table: dict[str, list[dict[str, Any]]] = {}
-        for scenario, rows in self.results.items():
-            table[scenario] = []
-            for n in range(1, self.options.instances + 1):
-                line: dict[str, Any] = {"instances": n}
-                for kind, name in (("storefront", STOREFRONT_X), ("ceiling", CEILING_X)):
-                    row, one = rows[name.format(n=n)], name.format(n=1)
-                    line[kind] = {
-                        "rps": row.result.rps,
-                        "times_one": report.rps_ratio(rows, name.format(n=n), one),
-                        "cpu_us_per_request": row.cpu_us,
-                        "errors": row.result.errors,
-                    }
-                table[scenario].append(line)
-        return table
+
+def _same_work(targets: Targets, number: int, database_url: str, valkey_url: str) -> Server:
+    """The `number`th same-work ceiling of the fleet, under Granian RSGI."""
+    port = free_port()
+    env = clean_environment(
+        CEILING_MODE="same-work",
+        DATABASE_URL=database_url,
+        VALKEY_URL=valkey_url,
+        SECRET_KEY=targets.workspace.secret,
+        RATE_LIMIT_PER_MINUTE=NO_LIMIT,
+    )
+    command = granian_command("rsgi", "bench.ceiling:app", targets.options.workers, port)
+    name = f"ceiling-{number}"
+    return Server(name, command, env, port, targets.workspace.log(name), cwd=targets.workspace.root)
+
+
+def scaling(results: dict[str, dict[str, report.Row]], instances: int) -> dict[str, list[dict[str, Any]]]:
+    """Per scenario and fleet size: req/s, its multiple of one instance's, CPU µs/req, errors."""
+    table: dict[str, list[dict[str, Any]]] = {}
+    for scenario, rows in results.items():
+        table[scenario] = []
+        for n in range(1, instances + 1):
+            line: dict[str, Any] = {"instances": n}
+            for kind, name in (("storefront", STOREFRONT_X), ("ceiling", CEILING_X)):
+                row, one = rows[name.format(n=n)], name.format(n=1)
+                line[kind] = {
+                    "rps": row.result.rps,
+                    "times_one": report.rps_ratio(rows, name.format(n=n), one),
+                    "cpu_us_per_request": row.cpu_us,
+                    "errors": row.result.errors,
+                }
+            table[scenario].append(line)
+    return table
 
 
 def scaling_table(table: dict[str, list[dict[str, Any]]], cores: int) -> str:
@@ -182,19 +170,16 @@ def machine_note(cores: int) -> str:
     return note + "."
 
 
-def _write(
-    bench: ScalingBench, options: Options, seeded: dict[str, Any], facts: dict[str, Any], table: dict[str, Any]
-) -> Path:
-    rows: dict[str, dict[str, Row]] = bench.results
-    document = {
-        "name": bench.name,
+def _document(rounds: Rounds, seeded: dict[str, Any], facts: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
+    """The results file of an `--instances N` run: the scaling table beside every run."""
+    return {
+        "name": rounds.workspace.name,
         "machine": facts,
-        "settings": _settings(options),
+        "settings": settings(rounds.options),
         "seeded": seeded,
         "scaling": table,
         "note": machine_note(facts["cpu_count"] or 1),
-        "results": {scenario: {t: row.as_dict() for t, row in runs.items()} for scenario, runs in rows.items()},
+        "results": {
+            scenario: {t: row.as_dict() for t, row in runs.items()} for scenario, runs in rounds.results.items()
+        },
     }
-    path = RESULTS_DIR / f"{bench.name}.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path

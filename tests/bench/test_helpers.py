@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import bench.ceiling as ceiling
+import bench.guides_venv as guides_venv
 import bench.infra as infra
 import jwt
 import pytest
-from bench.cli import STORM, TRICKLE, cpu_per_request, parse_args, plan
+from bench.goals import target_checks
+from bench.options import STORM, TRICKLE, parse_args, plan
 from bench.report import (
     ASGI_SAME_WORK,
     BARE,
@@ -36,8 +38,8 @@ from bench.report import (
     median_rows,
     pgbouncer_cost,
     summary_table,
-    target_checks,
 )
+from bench.rounds import cpu_per_request
 from bench.scaling import scaling_table
 from bench.wrk import Load, WrkFailed, WrkResult, command, parse_result
 
@@ -300,7 +302,7 @@ def test_the_main_venv_never_imports_the_guides_stack() -> None:
 
 def test_the_guides_lock_pins_its_group_with_hashes_and_no_index() -> None:
     group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["guides"]
-    lock = infra.GUIDES_LOCK.read_text()
+    lock = guides_venv.GUIDES_LOCK.read_text()
     pinned = {name.lower() for name in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, re.MULTILINE)}
     wanted = {re.split(r"[\[<>=;! ]", requirement, maxsplit=1)[0].lower() for requirement in group}
     assert wanted <= pinned
@@ -319,15 +321,15 @@ def test_the_guides_venv_is_reused_while_its_lock_is_unchanged(tmp_path: Path, m
         (venv / "bin" / "python").touch()
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(infra.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(infra.subprocess, "run", run)
-    assert infra.ensure_venv(venv, lock) is True
+    monkeypatch.setattr(guides_venv.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(guides_venv.subprocess, "run", run)
+    assert guides_venv.ensure_venv(venv, lock) is True
     assert [command[1:3] for command in calls] == [["venv", "-q"], ["pip", "sync"]]
     assert "--require-hashes" in calls[1]
-    assert infra.ensure_venv(venv, lock) is False
+    assert guides_venv.ensure_venv(venv, lock) is False
     assert len(calls) == 2
     lock.write_text("anyio==4.17.0 --hash=sha256:01\n")
-    assert infra.ensure_venv(venv, lock) is True
+    assert guides_venv.ensure_venv(venv, lock) is True
     assert len(calls) == 4
 
 

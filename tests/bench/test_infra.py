@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
-from bench.infra import EmbeddedServers
+from bench.databases import EmbeddedServers
 
 from storefront.launch.embedded import EmbeddedPostgres
 

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.cli import parse_args
 from bench.infra import ROOT
+from bench.options import parse_args
 from bench.profile import Profile, Recorder, layer_of
 
 SITE = "/venv/lib/python3.11/site-packages"
