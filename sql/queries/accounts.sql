@@ -228,10 +228,10 @@ RETURNING email, full_name;
 
 -- name: request_password_reset
 -- One statement whether or not an active account has the email $1 (the same work and time either
--- way): retires the account's live reset tokens, stores the new one's hash ($2, alive $3 s) and
--- queues the message carrying its nonce ($4), and the owner's name only once the address is
--- verified (until then it is text whoever registered the address chose). Returns the message id,
--- or no row.
+-- way): retires the account's live reset tokens (purpose $5), stores the new one's hash ($2, alive
+-- $3 s) and queues the message (kind $6) carrying its nonce ($4), and the owner's name only once
+-- the address is verified (until then it is text whoever registered the address chose). Returns
+-- the message id, or no row.
 WITH target AS (
     SELECT id, email, CASE WHEN email_verified THEN full_name END AS name
     FROM users
@@ -240,15 +240,15 @@ WITH target AS (
 retired AS (
     UPDATE email_tokens
     SET used_at = now()
-    WHERE user_id IN (SELECT id FROM target) AND purpose = 'reset_password' AND used_at IS NULL
+    WHERE user_id IN (SELECT id FROM target) AND purpose = $5 AND used_at IS NULL
 ),
 token AS (
     INSERT INTO email_tokens (token_hash, user_id, purpose, email, expires_at)
-    SELECT $2, id, 'reset_password', email, now() + make_interval(secs => $3)
+    SELECT $2, id, $5, email, now() + make_interval(secs => $3)
     FROM target
 )
 INSERT INTO outbox (kind, recipient, payload)
-SELECT 'password_reset', email, jsonb_build_object('name', name, 'nonce', $4::text)
+SELECT $6::text, email, jsonb_build_object('name', name, 'nonce', $4::text)
 FROM target
 RETURNING id;
 

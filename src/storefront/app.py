@@ -15,10 +15,10 @@ from litestar.types import ControllerRouterHandler
 
 from storefront.accounts import emails
 from storefront.accounts.controller import AuthController, UsersController
-from storefront.accounts.limits import AuthLimits
+from storefront.accounts.links import purge_email_tokens
 from storefront.accounts.security import bound_queues
-from storefront.accounts.service import purge_email_tokens
 from storefront.accounts.tokens import bearer_identity
+from storefront.accounts.wiring import Accounts
 from storefront.catalog.controller import ItemsController
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
@@ -70,8 +70,9 @@ def build_state(settings: Settings) -> AppState:
 
 
 def dependencies(state: AppState) -> dict[str, Provide]:
-    """What handlers may name: `settings`, `db`, `valkey`, `auth` (token settings), `auth_limits`,
-    `client_ip`, and `app_state` (all of the worker's resources at once)."""
+    """What handlers may name: `settings`, `db`, `valkey`, `auth` (token settings), `client_ip`,
+    `accounts` (what the account handlers use, the account limits among it) and `app_state` (all of
+    the worker's resources at once)."""
     settings = state.settings
     return {
         "app_state": constant(state),
@@ -79,7 +80,7 @@ def dependencies(state: AppState) -> dict[str, Provide]:
         "db": constant(state.db),
         "valkey": constant(state.valkey),
         "auth": constant(settings.auth),
-        "auth_limits": constant(AuthLimits(state.limiter, settings.limits)),
+        "accounts": constant(Accounts.of(state)),
         "client_ip": provide_client_ip(settings.limits),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,15 @@ from typing import Any
 import asyncpg
 import pytest
 
-from storefront.platform.migrations import REWORDED, MigrationError, apply_migrations, migration_status, new_migration
+from storefront.accounts import emails
+from storefront.platform.migrations import (
+    MIGRATIONS_DIR,
+    REWORDED,
+    MigrationError,
+    apply_migrations,
+    migration_status,
+    new_migration,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -99,5 +108,22 @@ async def test_a_database_that_applied_a_reworded_migrations_earlier_text_still_
         await connection.execute(update, "0" * 64)
         with pytest.raises(MigrationError, match="0004_email_outbox.sql was edited"):
             await apply_migrations(scratch_dsn)
+    finally:
+        await connection.close()
+
+
+async def test_0005_gives_reset_links_queued_earlier_their_one_name(scratch_dsn: str, tmp_path: Path) -> None:
+    """Rows queued under the former kind before the upgrade are renamed; other kinds are untouched."""
+    for path in sorted(MIGRATIONS_DIR.glob("000[1-4]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    await apply_migrations(scratch_dsn, tmp_path)
+    connection = await asyncpg.connect(scratch_dsn)
+    try:
+        queue = "INSERT INTO outbox (kind, recipient) VALUES ($1, 'a@example.com')"
+        for kind in [*emails.FORMER_KINDS, emails.WELCOME]:
+            await connection.execute(queue, kind)
+        assert await apply_migrations(scratch_dsn) == ["0005_reset_password_kind"]
+        kinds = await connection.fetch("SELECT kind FROM outbox ORDER BY kind")
+        assert [row["kind"] for row in kinds] == sorted([emails.RESET_PASSWORD, emails.WELCOME])
     finally:
         await connection.close()

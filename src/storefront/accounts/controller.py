@@ -9,13 +9,11 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from storefront.accounts import service, sessions
+from storefront.accounts import links, service, sessions
 from storefront.accounts.guards import AUTHENTICATED, SECURITY, CallerRequest, admin_only
-from storefront.accounts.limits import AuthLimits
 from storefront.accounts.schemas import (
     Accepted,
     AccountDeletion,
@@ -33,17 +31,17 @@ from storefront.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from storefront.web.client_ip import ClientIp, client_network
+from storefront.accounts.wiring import AccountsDep
+from storefront.web.client_ip import ClientIp
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, FORM, SMALL_BODY_BYTES
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
 from storefront.web.responses import Encoded
 from storefront.web.routes import delete, get, patch, post
 from storefront.web.schemas import LINE, Page
-from storefront.web.state import AppState, AppStateDep, AuthSettingsDep, DatabaseDep
+from storefront.web.state import DatabaseDep
 
 NO_STORE = CacheControlHeader(no_store=True)
-AuthLimitsDep = NamedDependency[AuthLimits]
 
 
 @dataclass
@@ -75,16 +73,6 @@ def _form_schema() -> Schema:
     )
 
 
-def _auth_limits(app_state: AppState) -> AuthLimits:
-    """The account limits, for the handlers that keep to one dependency (`app_state`)."""
-    return AuthLimits(app_state.limiter, app_state.settings.limits)
-
-
-def _ip(request: Request[Any, Any, Any], app_state: AppState) -> str:
-    """The caller's network as limits key it, for the handlers that keep to one dependency (`app_state`)."""
-    return client_network(request.scope, app_state.settings.limits)  # type: ignore[arg-type]
-
-
 class AuthController(Controller):
     """Register, log in, rotate and revoke tokens."""
 
@@ -97,16 +85,14 @@ class AuthController(Controller):
     @post("/register", status_code=202, responses=problems(*BODY))  # 429: REGISTER_RATE_LIMIT_PER_HOUR
     async def register(
         self,
-        db: DatabaseDep,
-        auth: AuthSettingsDep,
-        auth_limits: AuthLimitsDep,
+        accounts: AccountsDep,
         client_ip: ClientIp,
         data: JSONBody[RegisterIn],
     ) -> Accepted:
         """Create a customer account: a welcome message with an email verification link follows. The
         answer is the same 202 when the email already has an account (its owner is told instead), so
         it reveals nobody's account."""
-        return await service.register(db, auth, auth_limits, client_ip, data)
+        return await service.register(accounts.db, accounts.auth, accounts.limits, client_ip, data)
 
     @post(
         "/login",
@@ -117,19 +103,18 @@ class AuthController(Controller):
     )
     async def login(
         self,
-        db: DatabaseDep,
-        auth: AuthSettingsDep,
-        auth_limits: AuthLimitsDep,
+        accounts: AccountsDep,
         client_ip: ClientIp,
         data: JSONBody[LoginIn],
     ) -> TokenPair:
         """Exchange email and password (JSON, or the OAuth2 password form) for a token pair."""
-        return await service.login(db, auth, auth_limits, client_ip, data.email, data.password)
+        db, auth, limits = accounts.db, accounts.auth, accounts.limits
+        return await service.login(db, auth, limits, client_ip, data.email, data.password)
 
     @post("/refresh", status_code=200, responses=problems(401, *BODY))
-    async def refresh(self, app_state: AppStateDep, data: JSONBody[RefreshIn]) -> TokenPair:
+    async def refresh(self, accounts: AccountsDep, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token; reusing a rotated-out token revokes its whole session."""
-        return await sessions.refresh(app_state.db, app_state.settings.auth, data.refresh_token)
+        return await sessions.refresh(accounts.db, accounts.auth, data.refresh_token)
 
     @post(
         "/logout",
@@ -144,9 +129,10 @@ class AuthController(Controller):
 
     @post("/verify-email", status_code=204, responses=problems(*BODY))
     async def verify_email(self, db: DatabaseDep, data: JSONBody[EmailTokenIn]) -> None:
-        """Confirm an email address with the token of its link (single-use, 24 hours); 422 when the
-        token is invalid, expired, used, or for an address the account no longer has."""
-        await service.verify_email(db, data.token)
+        """Confirm an email address with the token of its link (single-use; the message says how long
+        it works); 422 when the token is invalid, expired, used, or for an address the account no
+        longer has."""
+        await links.verify_email(db, data.token)
 
     @post(
         "/verify-email/resend",
@@ -155,28 +141,27 @@ class AuthController(Controller):
         security=SECURITY,
         responses=problems(401, 409),
     )
-    async def resend_verification(self, request: CallerRequest, app_state: AppStateDep) -> Accepted:
+    async def resend_verification(self, request: CallerRequest, accounts: AccountsDep) -> Accepted:
         """Send the caller a new verification link (older links stop working); 409 once verified;
         VERIFY_EMAIL_RATE_LIMIT_PER_HOUR per account."""
-        limits = _auth_limits(app_state)
-        return await service.resend_verification(app_state.db, app_state.settings.auth, limits, request.user)
+        return await links.resend_verification(accounts.db, accounts.auth, accounts.limits, request.user)
 
     @post("/password-reset", status_code=202, responses=problems(*BODY))
     async def request_password_reset(
-        self, request: Request[Any, Any, Any], app_state: AppStateDep, data: JSONBody[PasswordResetIn]
+        self, request: Request[Any, Any, Any], accounts: AccountsDep, data: JSONBody[PasswordResetIn]
     ) -> Accepted:
-        """Email a password-reset link (single-use, 30 minutes) if an account has this email. The
-        answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per email (and ×4 per IP)."""
-        limits = _auth_limits(app_state)
-        auth = app_state.settings.auth
-        return await service.request_password_reset(app_state.db, auth, limits, _ip(request, app_state), data.email)
+        """Email a password-reset link (single-use; the answer says how long it works) if an account
+        has this email. The answer is the same either way; PASSWORD_RESET_RATE_LIMIT_PER_HOUR per
+        email (and ×4 per IP)."""
+        db, auth, limits = accounts.db, accounts.auth, accounts.limits
+        return await links.request_password_reset(db, auth, limits, accounts.network(request), data.email)
 
     @post("/password-reset/confirm", status_code=204, responses=problems(*BODY))
-    async def confirm_password_reset(self, app_state: AppStateDep, data: JSONBody[PasswordResetConfirm]) -> None:
+    async def confirm_password_reset(self, accounts: AccountsDep, data: JSONBody[PasswordResetConfirm]) -> None:
         """Set a new password with the token of a reset link: every session of the account is
         signed out, every other reset link dies and its failed logins are forgotten; 422 when the
         token is invalid, expired or used."""
-        await service.confirm_password_reset(app_state.db, _auth_limits(app_state), data)
+        await links.confirm_password_reset(accounts.db, accounts.limits, data)
 
 
 class UsersController(Controller):
@@ -194,29 +179,27 @@ class UsersController(Controller):
         return Encoded(request.user.user)
 
     @patch("/me", cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def update_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[ProfileUpdate]) -> UserOut:
+    async def update_me(self, request: CallerRequest, accounts: AccountsDep, data: JSONBody[ProfileUpdate]) -> UserOut:
         """Change `full_name`, or `email` together with `current_password`: the new email is
         unverified until its link is used, and the old one is told of the change;
         EMAIL_CHANGE_RATE_LIMIT_PER_HOUR per account. Checks of `current_password` are limited like
         failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
-        limits, ip = _auth_limits(app_state), _ip(request, app_state)
-        return await service.update_me(app_state.db, app_state.settings.auth, limits, ip, request.user, data)
+        db, auth, limits, ip = accounts.db, accounts.auth, accounts.limits, accounts.network(request)
+        return await service.update_me(db, auth, limits, ip, request.user, data)
 
     @post("/me/password", status_code=204, cache_control=NO_STORE, responses=problems(401, *BODY))
     async def change_password(
-        self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[PasswordChange]
+        self, request: CallerRequest, accounts: AccountsDep, data: JSONBody[PasswordChange]
     ) -> None:
         """Set a new password; every other session is revoked, this one is kept. Checks of
         `current_password` are limited like failed logins (LOGIN_RATE_LIMIT_PER_MINUTE)."""
-        limits, ip = _auth_limits(app_state), _ip(request, app_state)
-        await service.change_password(app_state.db, limits, ip, request.user, data)
+        await service.change_password(accounts.db, accounts.limits, accounts.network(request), request.user, data)
 
     @delete("/me", status_code=204, cache_control=NO_STORE, responses=problems(401, 409, *BODY))
-    async def delete_me(self, request: CallerRequest, app_state: AppStateDep, data: JSONBody[AccountDeletion]) -> None:
+    async def delete_me(self, request: CallerRequest, accounts: AccountsDep, data: JSONBody[AccountDeletion]) -> None:
         """Soft-delete the caller's account, confirmed with `current_password` (a wrong one is 422 on
         that field, limited like failed logins); never the last active admin."""
-        limits, ip = _auth_limits(app_state), _ip(request, app_state)
-        await service.delete_me(app_state.db, limits, ip, request.user, data)
+        await service.delete_me(accounts.db, accounts.limits, accounts.network(request), request.user, data)
 
     @get("/", guards=[admin_only], responses=problems(401, 403, 422))
     async def list_users(

@@ -23,13 +23,27 @@ from storefront.platform.settings import Settings
 WELCOME = "welcome"
 VERIFY_EMAIL = "verify_email"
 EMAIL_CHANGED = "email_changed"
-PASSWORD_RESET = "password_reset"
+RESET_PASSWORD = "reset_password"
 PASSWORD_CHANGED = "password_changed"
 ACCOUNT_EXISTS = "account_exists"
 FAILED_LOGINS = "failed_logins"
 VERIFY_PATH, RESET_PATH = "/verify-email", "/reset-password"
 VERIFY_TTL_SECONDS = 24 * 3600
 RESET_TTL_SECONDS = 30 * 60
+# Kinds queued under an earlier name, delivered as the kind they became. A worker of the version
+# before migration 0005_reset_password_kind still queues the reset link as "password_reset" during a
+# rolling deploy, after that migration renamed the rows already queued; remove the entry once no
+# worker of that version runs (and none of its rows is left pending).
+FORMER_KINDS = {"password_reset": RESET_PASSWORD}
+
+
+def lifetime_text(seconds: int) -> str:
+    """A link's lifetime as people write it: `24 hours`, `30 minutes`, `1 hour`."""
+    count, unit = (seconds // 3600, "hour") if seconds % 3600 == 0 else (seconds // 60, "minute")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+VERIFY_LIFETIME, RESET_LIFETIME = lifetime_text(VERIFY_TTL_SECONDS), lifetime_text(RESET_TTL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -96,11 +110,12 @@ class Drafts:
             WELCOME: self.welcome,
             VERIFY_EMAIL: self.verify_email,
             EMAIL_CHANGED: self.email_changed,
-            PASSWORD_RESET: self.password_reset,
+            RESET_PASSWORD: self.reset_password,
             PASSWORD_CHANGED: self.password_changed,
             ACCOUNT_EXISTS: self.account_exists,
             FAILED_LOGINS: self.failed_logins,
         }
+        self.by_kind |= {former: self.by_kind[kind] for former, kind in FORMER_KINDS.items()}
 
     def link(self, path: str, nonce: str) -> str:
         """The client app's page at `path`, with the token of `nonce` as its `token` parameter."""
@@ -111,7 +126,8 @@ class Drafts:
             subject=f"Welcome to {self.shop}: please confirm your email",
             greeting=greeting(payload),
             paragraphs=(
-                f"Welcome to {self.shop}. Please confirm your email address; the link works once, for 24 hours.",
+                f"Welcome to {self.shop}. Please confirm your email address; the link works once, for "
+                f"{VERIFY_LIFETIME}.",
             ),
             link=self.link(VERIFY_PATH, payload["nonce"]),
             action="Confirm my email",
@@ -122,7 +138,9 @@ class Drafts:
         return Draft(
             subject=f"Confirm your email address for {self.shop}",
             greeting=greeting(payload),
-            paragraphs=("Please confirm this email address for your account; the link works once, for 24 hours.",),
+            paragraphs=(
+                f"Please confirm this email address for your account; the link works once, for {VERIFY_LIFETIME}.",
+            ),
             link=self.link(VERIFY_PATH, payload["nonce"]),
             action="Confirm my email",
             after=("If you did not ask for this, ignore this message.",),
@@ -151,13 +169,13 @@ class Drafts:
             ),
         )
 
-    def password_reset(self, payload: Mapping[str, Any]) -> Draft:
+    def reset_password(self, payload: Mapping[str, Any]) -> Draft:
         return Draft(
             subject=f"Reset your {self.shop} password",
             greeting=greeting(payload),
             paragraphs=(
                 "Somebody asked to reset the password of your account. The link below works once, "
-                "for 30 minutes; a newer request replaces it.",
+                f"for {RESET_LIFETIME}; a newer request replaces it.",
             ),
             link=self.link(RESET_PATH, payload["nonce"]),
             action="Choose a new password",

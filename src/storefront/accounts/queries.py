@@ -39,6 +39,6 @@ class AccountQueries(Queries, file="accounts"):
     use_email_token: MaybeRow[bytes, str]
     mark_email_verified: Value[UUID, str]
     reset_password: MaybeRow[UUID, str, str]
-    request_password_reset: Value[str, bytes, float, str]
+    request_password_reset: Value[str, bytes, float, str, str, str]
     queue_account_notice: Value[str, str]
     purge_email_tokens: Execute[int]

@@ -7,7 +7,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from storefront.accounts import emails, sessions
+from storefront.accounts import emails, links, sessions
 from storefront.accounts.caller import Caller
 from storefront.accounts.limits import AuthLimits
 from storefront.accounts.queries import AccountQueries as Q
@@ -16,7 +16,6 @@ from storefront.accounts.schemas import (
     AccountDeletion,
     AdminUserUpdate,
     PasswordChange,
-    PasswordResetConfirm,
     ProfileUpdate,
     RegisterIn,
     Role,
@@ -28,35 +27,20 @@ from storefront.accounts.security import (
     hash_password,
     needs_rehash,
     new_email_token,
-    refresh_token_hash,
     verify_password,
 )
 from storefront.accounts.strength import require_strong
 from storefront.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
-from storefront.platform.db import Database, purge_in_batches, retry_once
+from storefront.platform.db import Database, retry_once
 from storefront.platform.outbox import enqueue
 from storefront.platform.settings import AuthSettings
 from storefront.web.pagination import decode_cursor, like_escape, page_of
 from storefront.web.schemas import Page, or_none
 
 BAD_CREDENTIALS = "Incorrect email or password."
-BAD_EMAIL_TOKEN = "is invalid, expired or already used"
-RESET_ACCEPTED = Accepted(
-    detail="If an account has this email, a link to reset its password is on its way; it works for 30 minutes."
-)
 REGISTER_ACCEPTED = Accepted(
     detail="Check your inbox: a message about this registration is on its way to the address given."
 )
-VERIFY_PURPOSE, RESET_PURPOSE = "verify_email", "reset_password"
-
-
-async def _queue_verification(conn: asyncpg.Connection, auth: AuthSettings, user: UserOut) -> None:
-    """In the caller's transaction: retire the user's live verification links, store a new one's
-    hash and queue the message that carries it (no name: the address is not verified yet)."""
-    nonce, token_hash = new_email_token(auth.secret_key)
-    await Q.retire_email_tokens(conn, user.id, VERIFY_PURPOSE)
-    await Q.insert_email_token(conn, token_hash, user.id, VERIFY_PURPOSE, user.email, float(emails.VERIFY_TTL_SECONDS))
-    await enqueue(conn, emails.VERIFY_EMAIL, user.email, {"nonce": nonce})
 
 
 async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, data: RegisterIn) -> Accepted:
@@ -73,59 +57,6 @@ async def register(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str
         # The one place registration mail is queued (the welcome or the notice), with the account.
         await Q.register(conn, data.email, data.full_name, password_hash, token_hash, ttl, nonce, may_mail)
     return REGISTER_ACCEPTED
-
-
-async def verify_email(db: Database, token: str) -> None:
-    """Spend a verification token: the address it was sent to is verified, if still the account's."""
-    async with db.transaction() as conn:
-        row = await Q.use_email_token(conn, refresh_token_hash(token), VERIFY_PURPOSE)
-        if row is None or await Q.mark_email_verified(conn, row["user_id"], row["email"]) is None:
-            raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
-        await Q.retire_email_tokens(conn, row["user_id"], VERIFY_PURPOSE)
-
-
-async def resend_verification(db: Database, auth: AuthSettings, limits: AuthLimits, caller: Caller) -> Accepted:
-    """A new verification link for the caller's address (older ones die); 409 once verified."""
-    if caller.user.email_verified:
-        raise Conflict("This email address is already verified.")
-    await limits.before_verify_resend(str(caller.id), caller.user.email)
-    async with db.transaction() as conn:
-        await _queue_verification(conn, auth, caller.user)
-    return Accepted(detail=f"A new verification link is on its way to {caller.user.email}; it works for 24 hours.")
-
-
-async def request_password_reset(db: Database, auth: AuthSettings, limits: AuthLimits, ip: str, email: str) -> Accepted:
-    """Queue a reset link if an active account has `email`; the same answer, after the same work
-    (one statement), whether or not one does."""
-    await limits.before_password_reset(email, ip)
-    if not await limits.may_mail(email):  # the address has had its share of mail: the same answer
-        return RESET_ACCEPTED
-    nonce, token_hash = new_email_token(auth.secret_key)
-    async with db.transaction() as conn:
-        await Q.request_password_reset(conn, email, token_hash, float(emails.RESET_TTL_SECONDS), nonce)
-    return RESET_ACCEPTED
-
-
-async def confirm_password_reset(db: Database, limits: AuthLimits, data: PasswordResetConfirm) -> None:
-    """Set the new password from a reset link: the token and every other reset token die, every
-    session of the account is revoked, a notice goes to its address, and its failed logins are
-    forgotten."""
-    token_hash = refresh_token_hash(data.token)
-    async with db.acquire() as conn:
-        live = await Q.find_email_token(conn, token_hash, RESET_PURPOSE)
-    if live is None:  # checked before hashing, so a made-up token costs a query, not argon2
-        raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
-    require_strong("new_password", data.new_password, live["account_email"], live["full_name"])
-    password_hash = await hash_password(data.new_password)
-    async with db.transaction() as conn:
-        row = await Q.use_email_token(conn, token_hash, RESET_PURPOSE)
-        user = None if row is None else await Q.reset_password(conn, row["user_id"], password_hash, row["email"])
-        if row is None or user is None:
-            raise ValidationFailed.on("token", BAD_EMAIL_TOKEN)
-        await Q.retire_email_tokens(conn, row["user_id"], RESET_PURPOSE)
-        await Q.revoke_user_sessions(conn, row["user_id"])
-        await enqueue(conn, emails.PASSWORD_CHANGED, user["email"], {"name": user["full_name"]})
-    await limits.clear_failed_logins(user["email"])
 
 
 async def check_credentials(db: Database, email: str, password: str) -> UUID | None:
@@ -207,9 +138,9 @@ async def update_me(
                 raise NotFound("No such user.")
             user = UserOut.from_row(row)
             if user.email != row["old_email"]:
-                await Q.retire_email_tokens(conn, user.id, RESET_PURPOSE)
+                await Q.retire_email_tokens(conn, user.id, links.RESET_PURPOSE)
                 await Q.revoke_other_sessions(conn, user.id, caller.session_id)
-                await _queue_verification(conn, auth, user)
+                await links.queue_verification(conn, auth, user)
                 name = user.full_name if row["old_verified"] else None  # see `emails`: no name unverified
                 notice = {"name": name, "new_email": user.email}
                 await enqueue(conn, emails.EMAIL_CHANGED, row["old_email"], notice)
@@ -293,8 +224,3 @@ async def list_users(
         rows = await Q.list_users(conn, pattern, role, is_active, after_ts, after_id, limit + 1)
     items, next_cursor = page_of(rows, limit, UserOut.from_row)
     return Page(items=items, next_cursor=next_cursor)
-
-
-async def purge_email_tokens(db: Database) -> int:
-    """Delete the email tokens that expired over a day ago; how many."""
-    return await purge_in_batches(db, Q.purge_email_tokens, 10_000)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from storefront.accounts.guards import ADMIN, SECURITY
 from storefront.catalog import service
-from storefront.catalog.cached import POPULAR_MAX, catalog_changed
+from storefront.catalog.cached import POPULAR_MAX
 from storefront.catalog.etags import etag, if_match_versions, not_modified
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
 from storefront.web.conventions import DEFAULT_PAGE_SIZE
@@ -102,8 +102,7 @@ class ItemsController(Controller):
     )
     async def create_item(self, app_state: AppStateDep, data: JSONBody[ItemCreate]) -> Response[ItemOut]:
         """Admins: add an item (201 with `Location` and `ETag`)."""
-        item, version = await service.create_item(app_state.db, data)
-        await catalog_changed(app_state.valkey)
+        item, version = await service.create_item(app_state.db, app_state.valkey, data)
         return _tagged(item, version, 201)
 
     @patch(
@@ -121,12 +120,11 @@ class ItemsController(Controller):
         if_match: IfMatch = None,
     ) -> Response[ItemOut]:
         """Admins: change an item; with `If-Match`, only if it is unchanged since (else 412)."""
-        item, version = await service.update_item(app_state.db, item_id, data, if_match_versions(if_match))
-        await catalog_changed(app_state.valkey)
+        versions = if_match_versions(if_match)
+        item, version = await service.update_item(app_state.db, app_state.valkey, item_id, data, versions)
         return _tagged(item, version)
 
     @delete("/{item_id:uuid}", status_code=204, guards=ADMIN, security=SECURITY, responses=problems(401, 403, 404, 412))
     async def delete_item(self, app_state: AppStateDep, item_id: FromPath[UUID], if_match: IfMatch = None) -> None:
         """Admins: soft-delete an item; it stays in order history and can no longer be ordered."""
-        await service.delete_item(app_state.db, item_id, if_match_versions(if_match))
-        await catalog_changed(app_state.valkey)
+        await service.delete_item(app_state.db, app_state.valkey, item_id, if_match_versions(if_match))

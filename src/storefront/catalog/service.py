@@ -1,4 +1,5 @@
-"""Catalog rules: unique SKUs, versioned writes with optional preconditions, soft delete, lists."""
+"""Catalog rules: unique SKUs, versioned writes with optional preconditions, soft delete, lists;
+the cached views refreshed after every committed item write (`catalog_changed`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from storefront.catalog.cached import POPULAR_ITEMS, POPULAR_MAX
+from storefront.catalog.cached import POPULAR_ITEMS, POPULAR_MAX, catalog_changed
 from storefront.catalog.queries import CatalogQueries as Q
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
 from storefront.errors import Conflict, NotFound, PreconditionFailed
@@ -27,13 +28,14 @@ def _versioned(row: asyncpg.Record) -> Versioned:
     return ItemOut.from_row(row), row["version"]
 
 
-async def create_item(db: Database, data: ItemCreate) -> Versioned:
+async def create_item(db: Database, valkey: ValkeyClient, data: ItemCreate) -> Versioned:
     """Add an item; a taken SKU is 409."""
     try:
         async with db.acquire() as conn:
             row = await Q.insert_item(conn, data.sku, data.name, data.description, data.price_cents, data.stock)
     except asyncpg.UniqueViolationError:
         raise Conflict(SKU_TAKEN) from None
+    await catalog_changed(valkey)
     return _versioned(row)
 
 
@@ -52,7 +54,9 @@ async def _missing_or_stale(conn: asyncpg.Connection, item_id: UUID) -> Exceptio
     return NotFound(NO_ITEM) if exists is None else PreconditionFailed(STALE)
 
 
-async def update_item(db: Database, item_id: UUID, data: ItemUpdate, if_match: list[int] | None) -> Versioned:
+async def update_item(
+    db: Database, valkey: ValkeyClient, item_id: UUID, data: ItemUpdate, if_match: list[int] | None
+) -> Versioned:
     """Apply the given fields if the item still has one of the `if_match` versions (None: any)."""
     values = (or_none(data.sku), or_none(data.name), or_none(data.description))
     amounts = (or_none(data.price_cents), or_none(data.stock))
@@ -63,15 +67,17 @@ async def update_item(db: Database, item_id: UUID, data: ItemUpdate, if_match: l
                 raise await _missing_or_stale(conn, item_id)
     except asyncpg.UniqueViolationError:
         raise Conflict(SKU_TAKEN) from None
+    await catalog_changed(valkey)
     return _versioned(row)
 
 
-async def delete_item(db: Database, item_id: UUID, if_match: list[int] | None) -> None:
+async def delete_item(db: Database, valkey: ValkeyClient, item_id: UUID, if_match: list[int] | None) -> None:
     """Soft-delete: the item leaves reads and ordering but stays in order history."""
     async with db.acquire() as conn:
         deleted = await Q.delete_item(conn, item_id, if_match)
         if deleted is None:
             raise await _missing_or_stale(conn, item_id)
+    await catalog_changed(valkey)
 
 
 async def list_items(

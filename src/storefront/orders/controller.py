@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 from uuid import UUID
 
-import asyncpg
-import msgspec
-from litestar import Controller, Request, Response
+from litestar import Controller, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from storefront.accounts.guards import ADMIN, AUTHENTICATED, SECURITY, CallerRequest, email_verified
-from storefront.catalog.cached import shop_changed
-from storefront.errors import DomainError
 from storefront.orders import idempotency, service
-from storefront.orders.idempotency import Stored
+from storefront.orders.idempotency import Answer
 from storefront.orders.schemas import OrderIn, OrderOut, StatsOut
 from storefront.orders.stats import cached_stats
-from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, PROBLEM_MEDIA_TYPE
+from storefront.web.conventions import DEFAULT_PAGE_SIZE
 from storefront.web.openapi import BODY, problems
 from storefront.web.pagination import Cursor, PageLimit
-from storefront.web.problems import render_problem
 from storefront.web.responses import Encoded
 from storefront.web.routes import get, post
 from storefront.web.schemas import Page
@@ -45,23 +40,11 @@ CREATED_HEADERS = [
 ]
 
 
-def _location(order: OrderOut) -> str:
-    return f"/api/v1/orders/{order.id}"
-
-
-def _stored_problem(request: Request[Any, Any, Any]) -> idempotency.RenderError:
-    """Renders a domain error exactly as the error handler would, for storing under the key."""
-
-    def render(exc: DomainError) -> Stored:
-        status, _, body = render_problem(exc, request.scope.get("request_id"))  # type: ignore[arg-type]
-        return Stored(status, PROBLEM_MEDIA_TYPE, body)
-
-    return render
-
-
-def _from_stored(stored: Stored, replayed: bool) -> Response[OrderOut]:
+def _from_stored(answer: Answer) -> Response[OrderOut]:
+    """The response stored under an Idempotency-Key, as it was first sent (+ the replay header)."""
+    stored = answer.stored
     headers = {"Location": stored.location} if stored.location else {}
-    if replayed:
+    if answer.replayed:
         headers[idempotency.REPLAYED_HEADER] = "true"
     response = Response(stored.body, status_code=stored.status_code, media_type=stored.media_type, headers=headers)
     return cast("Response[OrderOut]", response)
@@ -91,24 +74,13 @@ class OrdersController(Controller):
     ) -> Response[OrderOut]:
         """Order items at the catalog's prices: every line in stock, or nothing changes (409). The
         account's email must be verified (403 `email-not-verified`)."""
-        db, valkey, caller = app_state.db, app_state.valkey, request.user
-        if idempotency_key is None:
-            order = await service.place_order(db, caller.id, data)
-            await shop_changed(valkey)
-            return Encoded(order, 201, {"Location": _location(order)})
-        key = idempotency.parse_key(idempotency_key)
-
-        async def work(conn: asyncpg.Connection) -> Stored:
-            order = await service.place_order_in(conn, caller.id, data)
-            return Stored(201, JSON, msgspec.json.encode(order), _location(order))
-
-        fingerprint = idempotency.request_hash("place_order", data)
-        stored, replayed = await idempotency.respond_once(
-            db, caller.id, key, fingerprint, work, _stored_problem(request)
+        request_id: str | None = request.scope.get("request_id")  # type: ignore[assignment]
+        placed = await service.place_order(
+            app_state.db, app_state.valkey, request.user.id, data, idempotency_key, request_id
         )
-        if stored.status_code == 201 and not replayed:
-            await shop_changed(valkey)
-        return _from_stored(stored, replayed)
+        if isinstance(placed, OrderOut):
+            return Encoded(placed, 201, {"Location": service.location(placed)})
+        return _from_stored(placed)
 
     @get("/", responses=problems(401, 403, 422))
     async def list_orders(
@@ -132,9 +104,7 @@ class OrdersController(Controller):
     @post("/{order_id:uuid}/cancel", status_code=200, responses=problems(401, 404, 409))
     async def cancel_order(self, request: CallerRequest, app_state: AppStateDep, order_id: FromPath[UUID]) -> OrderOut:
         """Cancel a placed order and put its stock back; a second cancel is 409."""
-        order = await service.cancel_order(app_state.db, request.user, order_id)
-        await shop_changed(app_state.valkey)
-        return order
+        return await service.cancel_order(app_state.db, app_state.valkey, request.user, order_id)
 
 
 @get("/stats", tags=["stats"], guards=ADMIN, security=SECURITY, responses=problems(401, 403))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -22,6 +23,8 @@ from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKey
 from storefront.orders.queries import OrderQueries as Q
 from storefront.platform.db import Database, purge_in_batches, retry_once
 from storefront.platform.jobs import Beat, periodically
+from storefront.web.conventions import PROBLEM_MEDIA_TYPE
+from storefront.web.problems import render_problem
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -41,8 +44,14 @@ class Stored(msgspec.Struct, frozen=True):
     location: str | None = None
 
 
+class Answer(NamedTuple):
+    """What a request with a key is answered: the stored response, and whether it is a replay."""
+
+    stored: Stored
+    replayed: bool
+
+
 Work = Callable[[asyncpg.Connection], Awaitable[Stored]]
-RenderError = Callable[[DomainError], Stored]
 
 
 def parse_key(raw: str) -> str:
@@ -66,14 +75,20 @@ def _replay(row: asyncpg.Record | None, fingerprint: bytes) -> Stored:
     return Stored(row["status_code"], row["media_type"], bytes(row["body"]), row["location"])
 
 
-async def _run(conn: asyncpg.Connection, user_id: UUID, key: str, work: Work, render: RenderError) -> Stored:
+def _stored_problem(error: DomainError, request_id: str | None) -> Stored:
+    """A domain error exactly as the error handler renders it (the one renderer), for storing."""
+    status, _, body = render_problem(error, request_id)
+    return Stored(status, PROBLEM_MEDIA_TYPE, body)
+
+
+async def _run(conn: asyncpg.Connection, user_id: UUID, key: str, work: Work, request_id: str | None) -> Stored:
     error: DomainError | None = None
     try:
         outcome = await work(conn)
     except DomainError as exc:
         if exc.status >= 500:
             raise
-        error, outcome = exc, render(exc)
+        error, outcome = exc, _stored_problem(exc, request_id)
     values = (outcome.status_code, outcome.media_type, outcome.body, outcome.location)
     try:
         await Q.save_idempotent_response(conn, user_id, key, *values)
@@ -87,11 +102,12 @@ async def _run(conn: asyncpg.Connection, user_id: UUID, key: str, work: Work, re
 
 
 async def respond_once(
-    db: Database, user_id: UUID, key: str, fingerprint: bytes, work: Work, render: RenderError
-) -> tuple[Stored, bool]:
-    """Run `work` once per (user, key) and return (its response, whether this is a replay)."""
+    db: Database, user_id: UUID, key: str, fingerprint: bytes, work: Work, request_id: str | None
+) -> Answer:
+    """Run `work` once per (user, key) and answer with its response (a 4xx domain error rendered
+    as problem+json, carrying `request_id`), or with the response stored by an earlier run."""
 
-    async def attempt() -> tuple[Stored, bool]:
+    async def attempt() -> Answer:
         async with db.transaction() as conn:
             claim = await Q.claim_idempotency_key(conn, user_id, key, fingerprint, TTL_HOURS)
             if not claim["held"]:
@@ -100,8 +116,8 @@ async def respond_once(
                     headers={"Retry-After": "1"},
                 )
             if not claim["claimed"]:
-                return _replay(await Q.get_idempotent_response(conn, user_id, key), fingerprint), True
-            return await _run(conn, user_id, key, work, render), False
+                return Answer(_replay(await Q.get_idempotent_response(conn, user_id, key), fingerprint), True)
+            return Answer(await _run(conn, user_id, key, work, request_id), False)
 
     return await retry_once(attempt)
 

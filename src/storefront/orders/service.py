@@ -1,16 +1,23 @@
-"""Order rules: all-or-nothing stock taking, ownership, cancellation with restock."""
+"""Order rules: all-or-nothing stock taking, ownership, cancellation with restock; an order placed
+at most once per Idempotency-Key; the stats refreshed after every committed order or cancel."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from storefront.accounts.caller import Caller
+from storefront.catalog.cached import shop_changed
 from storefront.errors import Conflict, FieldError, Forbidden, NotFound, OutOfStock, ValidationFailed
+from storefront.orders import idempotency
+from storefront.orders.idempotency import Answer, Stored
 from storefront.orders.queries import OrderQueries as Q
 from storefront.orders.schemas import OrderIn, OrderOut
 from storefront.platform.db import Database, retry_once
+from storefront.platform.valkey import ValkeyClient
+from storefront.web.conventions import JSON
 from storefront.web.pagination import decode_cursor, page_of
 from storefront.web.schemas import Page
 
@@ -42,14 +49,42 @@ async def place_order_in(conn: asyncpg.Connection, user_id: UUID, data: OrderIn)
     return OrderOut.from_row(row)
 
 
-async def place_order(db: Database, user_id: UUID, data: OrderIn) -> OrderOut:
-    """Place an order on a pooled connection (one statement is its own transaction)."""
+def location(order: OrderOut) -> str:
+    """The URL of `order`."""
+    return f"/api/v1/orders/{order.id}"
 
-    async def attempt() -> OrderOut:
-        async with db.acquire() as conn:
-            return await place_order_in(conn, user_id, data)
 
-    return await retry_once(attempt)
+async def place_order(
+    db: Database, valkey: ValkeyClient, user_id: UUID, data: OrderIn, key: str | None, request_id: str | None
+) -> OrderOut | Answer:
+    """Place an order and refresh the stats once it has committed. Without an Idempotency-Key (`key`
+    None): the new order, on a pooled connection (one statement is its own transaction). With one:
+    the answer stored for the key, the work run at most once (`idempotency.respond_once`), a domain
+    error stored as its problem+json carrying `request_id`."""
+    if key is None:
+
+        async def attempt() -> OrderOut:
+            async with db.acquire() as conn:
+                return await place_order_in(conn, user_id, data)
+
+        order = await retry_once(attempt)
+        await shop_changed(valkey)
+        return order
+    return await _place_once(db, valkey, user_id, data, idempotency.parse_key(key), request_id)
+
+
+async def _place_once(
+    db: Database, valkey: ValkeyClient, user_id: UUID, data: OrderIn, key: str, request_id: str | None
+) -> Answer:
+    async def work(conn: asyncpg.Connection) -> Stored:
+        order = await place_order_in(conn, user_id, data)
+        return Stored(201, JSON, msgspec.json.encode(order), location(order))
+
+    fingerprint = idempotency.request_hash("place_order", data)
+    answer = await idempotency.respond_once(db, user_id, key, fingerprint, work, request_id)
+    if answer.stored.status_code == 201 and not answer.replayed:
+        await shop_changed(valkey)
+    return answer
 
 
 async def list_orders(
@@ -80,8 +115,9 @@ async def get_order(db: Database, caller: Caller, order_id: UUID) -> OrderOut:
     return OrderOut.from_row(row)
 
 
-async def cancel_order(db: Database, caller: Caller, order_id: UUID) -> OrderOut:
-    """`placed` → `cancelled`, the stock put back in the same statement; cancelled already → 409."""
+async def cancel_order(db: Database, valkey: ValkeyClient, caller: Caller, order_id: UUID) -> OrderOut:
+    """`placed` → `cancelled`, the stock put back in the same statement, then the stats refreshed;
+    cancelled already → 409."""
     owner = None if caller.is_admin else caller.id
 
     async def attempt() -> asyncpg.Record | None:
@@ -90,6 +126,7 @@ async def cancel_order(db: Database, caller: Caller, order_id: UUID) -> OrderOut
 
     row = await retry_once(attempt)
     if row is not None:
+        await shop_changed(valkey)
         return OrderOut.from_row(row)
     async with db.acquire() as conn:
         found = await Q.get_order_owner(conn, order_id)
