@@ -151,6 +151,22 @@ async def test_temporary_failures_retry_until_the_limit_then_fail(
     assert 'storefront_mail_retries_total{kind="password_changed"}' in metrics
 
 
+async def test_a_kind_this_version_does_not_know_waits_for_a_worker_that_does(
+    services: Services, mailbox: Mailbox, clean: None
+) -> None:
+    # A newer version's message, queued while a rolling deploy runs both: retried, not failed at once.
+    await sql(
+        services.database_url,
+        "INSERT INTO outbox (kind, recipient, payload) VALUES ('from_a_newer_version', 'ada@example.com', '{}')",
+    )
+    async with serving(services, SMTP_URL=mailbox.url, MAIL_MAX_ATTEMPTS="3", **MAIL_ENV):
+        await _until(lambda: _failed(services))
+    (row,) = await sql(services.database_url, "SELECT attempts, last_error FROM outbox")
+    assert row["attempts"] == 3
+    assert "unknown kind 'from_a_newer_version'" in row["last_error"]
+    assert mailbox.messages == []
+
+
 async def _failed(services: Services) -> bool:
     return bool(await sql(services.database_url, "SELECT 1 FROM outbox WHERE failed_at IS NOT NULL"))
 

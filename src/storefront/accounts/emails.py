@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from storefront.accounts.security import email_token
-from storefront.platform.outbox import OutboxMessage, Renderer
+from storefront.platform.outbox import OutboxMessage, Renderer, UnknownKind
 from storefront.platform.settings import Settings
 
 WELCOME = "welcome"
@@ -205,8 +205,11 @@ class Drafts:
         )
 
     def render(self, message: OutboxMessage) -> EmailMessage:
-        """The subject and body of a claimed message (KeyError for a kind this version does not know)."""
-        return to_message(self.by_kind[message.kind](message.payload))
+        """The subject and body of a claimed message (UnknownKind for a kind this version does not know)."""
+        draft = self.by_kind.get(message.kind)
+        if draft is None:
+            raise UnknownKind(message.kind)
+        return to_message(draft(message.payload))
 
 
 def renderer(settings: Settings) -> Renderer:

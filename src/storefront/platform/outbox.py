@@ -107,7 +107,13 @@ class OutboxMessage(msgspec.Struct, frozen=True):
 
 
 Renderer = Callable[[OutboxMessage], EmailMessage]
-"""Turns a claimed message into its Subject and body; `Delivery` adds From, To, Date, Message-ID."""
+"""Turns a claimed message into its Subject and body; `Delivery` adds From, To, Date, Message-ID.
+UnknownKind when this version has no such message."""
+
+
+class UnknownKind(LookupError):
+    """A kind this version cannot render: a newer version's, queued while a rolling deploy runs both.
+    It is retried (a worker that knows it will send it), never failed at the first try."""
 
 
 class Transport(Protocol):
@@ -214,6 +220,12 @@ class Delivery:
     async def _send_one(self, send: Sender, message: OutboxMessage) -> None:
         try:
             email = self.compose(message)
+        except UnknownKind:
+            log.warning(
+                "mail of a kind this version does not know: left for another worker", extra={"kind": message.kind}
+            )
+            await self._retry_or_fail(message, f"unknown kind {message.kind!r}")
+            return
         except Exception as exc:
             log.exception("mail could not be rendered", extra={"id": str(message.id), "kind": message.kind})
             await self._fail(message, f"render: {exc!r}")
