@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,10 +23,11 @@ from storefront.catalog.controller import ItemsController
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
-from storefront.orders.idempotency import PURGE_INTERVAL, purge_periodically
+from storefront.orders.idempotency import PURGE_FIRST_DELAY, PURGE_INTERVAL
+from storefront.orders.idempotency import purge_expired as purge_expired_keys
 from storefront.platform.db import Database
 from storefront.platform.heap import freeze_startup_objects
-from storefront.platform.jobs import Loop, Supervisor, periodically
+from storefront.platform.jobs import Loop, Supervisor, every
 from storefront.platform.logging import configure_logging
 from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
@@ -101,20 +102,29 @@ def mail_delivery(state: AppState) -> Delivery | None:
 
 
 def background_loops(state: AppState) -> list[Loop]:
-    """What each worker runs besides requests, for as long as it runs (under supervision)."""
+    """What each worker runs besides requests, for as long as it runs (under supervision): the
+    schedule, a row a job, each job a coroutine of its domain; then the mail delivery's loops."""
     db = state.db
-
-    def hourly(name: str, what: str, job: Callable[[], Awaitable[int]], first_delay: float) -> Loop:
-        return Loop(name, HOUR, lambda beat: periodically(what, job, HOUR, first_delay, beat))
-
-    loops = [
-        Loop("db-pool-gauges", POOL_INTERVAL, lambda beat: refresh_pool_gauges(db, beat)),
-        Loop("idempotency-keys-purge", PURGE_INTERVAL, lambda beat: purge_periodically(db, beat)),
-        hourly("outbox-purge", "purged old outbox messages", lambda: purge_outbox(db), 120.0),
-        hourly("email-tokens-purge", "purged expired email tokens", lambda: purge_email_tokens(db), 150.0),
+    schedule = [
+        every("db-pool-gauges", POOL_INTERVAL, lambda: refresh_pool_gauges(db)),
+        every(
+            "idempotency-keys-purge",
+            PURGE_INTERVAL,
+            lambda: purge_expired_keys(db),
+            first_delay=PURGE_FIRST_DELAY,
+            what="purged expired idempotency keys",
+        ),
+        every("outbox-purge", HOUR, lambda: purge_outbox(db), first_delay=120.0, what="purged old outbox messages"),
+        every(
+            "email-tokens-purge",
+            HOUR,
+            lambda: purge_email_tokens(db),
+            first_delay=150.0,
+            what="purged expired email tokens",
+        ),
     ]
     delivery = mail_delivery(state)
-    return loops if delivery is None else [*loops, *delivery.loops()]
+    return schedule if delivery is None else [*schedule, *delivery.loops()]
 
 
 def lifespan(state: AppState) -> Any:

@@ -206,8 +206,9 @@ async def test_a_delivery_loop_that_dies_is_restarted_and_the_mail_arrives(
 async def test_readiness_is_degraded_while_a_loop_is_silent(
     services: Services, clean: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def stuck_gauges(db: Database, beat: Beat) -> None:
+    async def stuck_gauges(db: Database) -> int:
         await asyncio.Event().wait()
+        return 0
 
     monkeypatch.setattr(loops, "STALE_GRACE", 0.0)  # the pool gauges' bound is then 4 s
     monkeypatch.setattr(app, "refresh_pool_gauges", stuck_gauges)

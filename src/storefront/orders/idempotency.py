@@ -22,7 +22,6 @@ import msgspec
 from storefront.errors import DomainError, IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from storefront.orders.queries import OrderQueries as Q
 from storefront.platform.db import Database, purge_in_batches, retry_once
-from storefront.platform.jobs import Beat, periodically
 from storefront.web.conventions import PROBLEM_MEDIA_TYPE
 from storefront.web.problems import render_problem
 
@@ -125,9 +124,3 @@ async def respond_once(
 async def purge_expired(db: Database) -> int:
     """Delete every expired key, in batches; return how many."""
     return await purge_in_batches(db, Q.purge_idempotency_keys, PURGE_BATCH)
-
-
-async def purge_periodically(db: Database, beat: Beat) -> None:
-    """The worker's background purge: shortly after start, then every ten minutes."""
-    purge = lambda: purge_expired(db)  # noqa: E731
-    await periodically("purged expired idempotency keys", purge, PURGE_INTERVAL, PURGE_FIRST_DELAY, beat)

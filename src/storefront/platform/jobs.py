@@ -164,10 +164,18 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
+def every(
+    name: str, interval: float, job: Callable[[], Awaitable[int]], *, first_delay: float = 0.0, what: str = ""
+) -> Loop:
+    """The loop of a scheduled job: `job()` `first_delay` s after start, then every `interval` s; a
+    count it returns is logged as `what` (when not 0)."""
+    return Loop(name, interval, lambda beat: periodically(what or name, job, interval, first_delay, beat))
+
+
 async def periodically(
     what: str, job: Callable[[], Awaitable[int]], interval: float, first_delay: float, beat: Callable[[], None]
 ) -> None:
-    """Run a background purge `first_delay` s after start, then every `interval` s, for as long as
+    """Run a background job `first_delay` s after start, then every `interval` s, for as long as
     the worker runs; a failure (the database may be down for a while) waits for the next turn.
     `beat()` after each turn, failed or not (see `Loop`)."""
     await asyncio.sleep(first_delay)
