@@ -141,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the command; errors are one clear line."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")  # the children's log lines, as they come
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["psql"]:  # the rest is psql's own, options included (`just psql -At -c '…'`)
         args = _parser().parse_args(["psql"])
@@ -168,5 +169,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
