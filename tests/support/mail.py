@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from storefront.launch.mailsink import MailSink
 
 LINK = re.compile(r"https?://\S+[?&]token=([\w-]+)")
@@ -123,3 +125,15 @@ def token_in(message: EmailMessage) -> str:
     match = LINK.search(text_of(message))
     assert match, text_of(message)
     return match[1]
+
+
+async def reset_token(client: httpx.AsyncClient, mailbox: Mailbox, email: str) -> str:
+    """Ask for a reset link for `email` and return its token, once the message has arrived."""
+    before = len(mailbox.to(email))
+    response = await client.post("/api/v1/auth/password-reset", json={"email": email})
+    assert response.status_code == 202, response.text
+    for _ in range(500):
+        if len(mailbox.to(email)) > before:
+            return token_in(mailbox.to(email)[-1])
+        await asyncio.sleep(0.02)
+    raise AssertionError("no reset message")
