@@ -82,7 +82,7 @@ def _auth_limits(app_state: AppState) -> AuthLimits:
 
 def _ip(request: Request[Any, Any, Any], app_state: AppState) -> str:
     """The caller's network as limits key it, for the handlers that keep to one dependency (`app_state`)."""
-    return client_network(request.scope, app_state.settings.limits)  # type: ignore[arg-type]
+    return client_network(request.scope, app_state.settings.limits)
 
 
 class AuthController(Controller):

@@ -1,8 +1,8 @@
 """msgspec's validation messages taken apart: what is wrong, and where.
 
-msgspec reports a validation error as text only (`Expected \`int\`, got \`str\` - at \`$.lines[0].qty\``),
-so this is the one place that knows the shape of that text; request bodies and settings both read
-their field names from it.
+msgspec reports a validation error as text only, such as ``Expected `int`, got `str` - at
+`$.lines[0].qty` ``, so this is the one place that knows the shape of that text; request bodies and
+settings both read their field names from it.
 """
 
 from __future__ import annotations
