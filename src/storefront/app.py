@@ -36,8 +36,8 @@ from storefront.platform.settings import Settings, load_settings
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.body import StrictBodyPlugin, check_request
 from storefront.web.client_ip import provide_client_ip
-from storefront.web.context import RequestContext
 from storefront.web.conventions import MAX_BODY_BYTES
+from storefront.web.edge import Edge
 from storefront.web.openapi import docs_assets, finish_openapi, openapi_config
 from storefront.web.problems import problem_response
 from storefront.web.state import AppState, constant
@@ -166,7 +166,7 @@ def cors(settings: Settings) -> CORSConfig | None:
     )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> Edge:
     """Build the ASGI application for `settings` (default: read from the environment)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -191,4 +191,4 @@ def create_app(settings: Settings | None = None) -> Any:
         debug=False,
     )
     identify = bearer_identity(settings.auth.secret_key.encode())
-    return RequestContext(app, settings, state.limiter, identify)
+    return Edge(app, settings, state.limiter, identify)

@@ -60,7 +60,8 @@ def email_verified(connection: AnyConnection, _: BaseRouteHandler) -> None:
 CallerRequest = Request[Caller, Any, Any]
 """What a guarded handler takes to know its caller: `request.user` is the `Caller` that
 `authenticated` put in scope. Not a dependency: Litestar resolves two or more dependencies of one
-handler in an anyio task group, ~100 µs per request (in-process), so handlers keep to one."""
+handler in an anyio task group, which costs several times one (README, Performance), so handlers
+keep to one."""
 AUTHENTICATED = [authenticated]
 ADMIN = [authenticated, admin_only]
 SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]

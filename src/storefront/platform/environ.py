@@ -4,12 +4,13 @@ What the settings are lives in `settings`; how a variable is read lives here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from storefront.platform.msgspec_errors import located
 
 
 class SettingsError(ValueError):
@@ -39,7 +40,6 @@ def split_list(text: str) -> list[str]:
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-_PATH = re.compile(r"`\$(?:\.\w+)*\.(?P<name>\w+)`$")
 
 
 def fields(struct: type[msgspec.Struct]) -> tuple[msgspec.inspect.Field, ...]:
@@ -117,10 +117,8 @@ def explain(
     """One line naming the variable, from msgspec's message about the Structs `groups` (values of
     URLs and secrets not echoed)."""
     message = str(exc)
-    match = _PATH.search(message)
-    if match is None:
-        return SettingsError(message)
-    name = match["name"]
+    text, path = located(message)
+    name = path.rpartition(".")[2]  # `$.VARIABLE` or `$.GROUP.VARIABLE`; an index (`[0]`) names none
     kinds = {n: k for group in groups for n, k in field_types(group).items()}
     if name not in kinds:
         return SettingsError(message)
@@ -129,4 +127,4 @@ def explain(
         return SettingsError(f"{name} must be between {kind.ge} and {kind.le}, got {values[name]}")
     if description:
         return SettingsError(f"{name} must be {description}")
-    return SettingsError(f"{name} {message[: match.start()].removesuffix(' - at ').strip()}")
+    return SettingsError(f"{name} {text.strip()}")

@@ -7,7 +7,6 @@ strict msgspec decoder instead, and `check_body` answers 415 / 400 before any bo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 from functools import cache
 from typing import Any
@@ -20,33 +19,20 @@ from litestar.plugins import SerializationPlugin
 from litestar.typing import FieldDefinition
 
 from storefront.errors import FieldError, MalformedRequest, UnsupportedMediaType, ValidationFailed
-from storefront.web.conventions import FORM, MAX_FORM_FIELDS, MAX_JSON_DEPTH
+from storefront.platform.msgspec_errors import INTEGER_GOT_FLOAT, field_problem
+from storefront.web.conventions import BODY_METHODS, FORM, MAX_FORM_FIELDS, MAX_JSON_DEPTH
 from storefront.web.patterns import readable
 from storefront.web.query import check_query
 from storefront.web.schemas import RequestStruct
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_NAMED = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`$")
-_PREFIXED = re.compile(r"^`(?P<name>[^`]+)`: (?P<message>.*)$", re.S)
-
 
 def field_error_from_msgspec(message: str, root: str = "") -> FieldError:
     """Turn a msgspec validation message into a FieldError with a `lines[1].item_id` style path."""
-    match = _PATH.match(message)
-    assert match is not None
-    text, path = match["message"], (match["path"] or "").lstrip(".")
-    for pattern in (_NAMED, _PREFIXED):
-        named = pattern.match(text)
-        if named:
-            path = f"{path}.{named['name']}" if path else named["name"]
-            text = named.groupdict().get("message") or text
-            break
+    path, text = field_problem(message)
     field = f"{root}.{path}" if root and path else (path or root or "body")
     return FieldError(field=field, message=readable(text))
 
 
-_INTEGRAL_FLOAT = "Expected `int`, got `float`"
 TOO_DEEP = f"The body nests JSON objects and arrays deeper than {MAX_JSON_DEPTH} levels."
 
 
@@ -82,7 +68,7 @@ def decode_json(raw: bytes, model: Any) -> Any:
         try:
             return _decoder(model).decode(raw)
         except msgspec.ValidationError as exc:
-            if _INTEGRAL_FLOAT not in str(exc):
+            if INTEGER_GOT_FLOAT not in str(exc):
                 raise
         # The rare path: decode untyped, write integral floats as integers, convert strictly.
         return msgspec.convert(_integers(msgspec.json.decode(raw)), model)
@@ -182,5 +168,5 @@ async def check_body(request: Request[Any, Any, Any]) -> None:
 async def check_request(request: Request[Any, Any, Any]) -> None:
     """The app's `before_request`: strict query parameters, then (for writes) the body checks."""
     check_query(request)
-    if request.method in _BODY_METHODS:
+    if request.method in BODY_METHODS:
         await check_body(request)

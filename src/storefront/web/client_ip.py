@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
+from litestar.types import Scope
 
 from storefront.platform.addresses import Networks
 from storefront.platform.settings import LimitSettings
@@ -18,13 +19,13 @@ ClientIp = NamedDependency[str]
 (`provide_client_ip`): an IPv4 address, or an IPv6 address's prefix such as `2001:db8:1:2::/64`."""
 
 
-def peer_address(scope: dict[str, Any]) -> str:
+def peer_address(scope: Scope) -> str:
     """The TCP peer's address, or `unknown` when the server did not say."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
-def client_ip(scope: dict[str, Any], trusted: Networks) -> str:
+def client_ip(scope: Scope, trusted: Networks) -> str:
     """The client's IP: the peer, unless the peer is a trusted proxy, then the right-most untrusted
     address of `X-Forwarded-For` (the left-most entries are whatever the client chose to send)."""
     peer = peer_address(scope)
@@ -54,7 +55,7 @@ def network_of(address: str, ipv6_prefix: int) -> str:
     return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
 
 
-def client_network(scope: dict[str, Any], limits: LimitSettings) -> str:
+def client_network(scope: Scope, limits: LimitSettings) -> str:
     """The client's rate-limit key (`network_of` its IP): every per-client limit keys on this."""
     return network_of(client_ip(scope, limits.trusted_proxies), limits.ipv6_prefix_length)
 
@@ -63,6 +64,6 @@ def provide_client_ip(limits: LimitSettings) -> Provide:
     """The `client_ip: str` dependency for handlers that key something on the caller's network."""
 
     def resolve(request: Request[Any, Any, Any]) -> str:
-        return client_network(request.scope, limits)  # type: ignore[arg-type]
+        return client_network(request.scope, limits)
 
     return Provide(resolve, sync_to_thread=False)

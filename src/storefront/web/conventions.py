@@ -6,6 +6,8 @@ from __future__ import annotations
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""The methods whose requests carry a body: the body checks and the body deadline apply to them."""
 MAX_BODY_BYTES = 1_048_576
 SMALL_BODY_BYTES = 4_096
 """The body cap of the auth and account routes: their bodies are a few short fields, and a refusal

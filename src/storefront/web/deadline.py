@@ -6,49 +6,63 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Final
 
-Message = dict[str, Any]
-"""An ASGI scope or message, as the outer layer handles them."""
-DISCONNECTED = "storefront.disconnected"
+from litestar.types import HTTPDisconnectEvent, HTTPScope, Message, Receive, ReceiveMessage, Send
+
+from storefront.errors import DomainError, RequestTimeout
+
+DISCONNECTED: Final = "storefront.disconnected"
 """Scope key set when the client went away (or was cut off) before its body arrived."""
-_GONE: Message = {"type": "http.disconnect"}
+_GONE: HTTPDisconnectEvent = {"type": "http.disconnect"}
+
+
+def _mark_disconnected(scope: HTTPScope) -> None:
+    # A key of Storefront's own (the error handler reads it): Litestar's TypedDict of the scope
+    # names only Litestar's keys.
+    scope[DISCONNECTED] = True  # type: ignore[typeddict-unknown-key]
 
 
 class BodyDeadline:
     """Wraps one request's `receive` and `send`: the whole body must arrive within `seconds`.
 
-    On expiry, if no response has started, `on_expiry()` answers (a 408 with `Connection: close`,
-    sent by the caller); the app then reads a disconnect and whatever it still sends is dropped.
+    On expiry, if no response has started, `answer(RequestTimeout)` answers (a 408 with
+    `Connection: close`, sent past this wrapper); the app then reads a disconnect and whatever it
+    still sends is dropped.
     """
 
-    __slots__ = ("_done", "_receive", "_send", "answered", "deadline", "expired", "on_expiry", "scope", "started")
+    __slots__ = ("_done", "_receive", "_send", "answer", "deadline", "expired", "scope", "seconds", "started")
 
     def __init__(
-        self, scope: Message, receive: Any, send: Any, seconds: float, on_expiry: Callable[[], Awaitable[None]]
+        self,
+        scope: HTTPScope,
+        receive: Receive,
+        send: Send,
+        seconds: int,
+        answer: Callable[[DomainError], Awaitable[None]],
     ) -> None:
-        self.scope, self._receive, self._send, self.on_expiry = scope, receive, send, on_expiry
+        self.scope, self._receive, self._send, self.seconds, self.answer = scope, receive, send, seconds, answer
         self.deadline = asyncio.get_running_loop().time() + seconds
-        self.expired = self.started = self.answered = self._done = False
+        self.expired = self.started = self._done = False
 
-    async def receive(self) -> Message:
+    async def receive(self) -> ReceiveMessage:
         """The next body message, or a disconnect once the deadline has passed."""
         if self.expired:
             return _GONE
         if self._done:
-            return await self._receive()  # type: ignore[no-any-return]
+            return await self._receive()
         try:
             async with asyncio.timeout_at(self.deadline):
-                message: Message = await self._receive()
+                message = await self._receive()
         except TimeoutError:
             self.expired = True
-            self.scope[DISCONNECTED] = True
+            _mark_disconnected(self.scope)
             if not self.started:
-                self.started = self.answered = True
-                await self.on_expiry()
+                self.started = True
+                await self.answer(RequestTimeout(self.seconds))
             return _GONE
         if message["type"] == "http.disconnect":
-            self.scope[DISCONNECTED] = True
+            _mark_disconnected(self.scope)
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._done = True
         return message

@@ -7,13 +7,10 @@ listing every method the path has, and HEAD is a GET whose body is not sent.
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar
 from litestar.exceptions import HTTPException
+from litestar.types import HTTPScope, Message, Send
 from litestar.utils import normalize_path
-
-from storefront.web.deadline import Message
 
 
 class Methods:
@@ -42,7 +39,7 @@ class Methods:
             return None
         return self._by_template().get(template)
 
-    def preflight_allowed(self, scope: Message) -> bool | None:
+    def preflight_allowed(self, scope: HTTPScope) -> bool | None:
         """For a CORS preflight (an OPTIONS with `Origin` and `Access-Control-Request-Method`) while
         CORS is on: whether its origin is allowed. None for anything else."""
         cors = self.app.cors_config
@@ -59,7 +56,7 @@ class Methods:
         return cors.is_origin_allowed(origin)
 
 
-def without_body(send: Any) -> Any:
+def without_body(send: Send) -> Send:
     """`send` for a HEAD answered as a GET: the headers (Content-Length included), no body bytes."""
 
     async def send_head(message: Message) -> None:

@@ -3,10 +3,9 @@ client nothing, so a constraint's pattern is registered here with the words a 42
 
 from __future__ import annotations
 
-import re
+from storefront.platform.msgspec_errors import failed_pattern
 
 UNMATCHED = "has characters or a form this field does not allow"
-_EXPECTED = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$", re.S)
 _SENTENCES: dict[str, str] = {}
 
 
@@ -18,7 +17,7 @@ def explained(pattern: str, sentence: str) -> str:
 
 def readable(message: str) -> str:
     """msgspec's `message`, with the registered sentence (else `UNMATCHED`) in place of a regex."""
-    expected = _EXPECTED.match(message)
-    if expected is None:
+    pattern = failed_pattern(message)
+    if pattern is None:
         return message
-    return _SENTENCES.get(expected["pattern"], UNMATCHED)
+    return _SENTENCES.get(pattern, UNMATCHED)

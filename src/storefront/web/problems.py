@@ -152,7 +152,7 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         error = _too_large(request)
     request_id: str | None = request.scope.get("request_id")  # type: ignore[assignment]
     # A client that went away (or was cut off by the body deadline) will not read this: no log.
-    gone = request.scope.get(DISCONNECTED, False)  # type: ignore[call-overload]
+    gone = request.scope.get(DISCONNECTED, False)
     if not gone and (error.status >= 500 or is_bad_input(exc)):
         _log(error, exc, request_id)
     status, headers, body = render_problem(error, request_id)
