@@ -3,20 +3,20 @@
 It serves Storefront's hot endpoints — `GET /api/v1/items/{id}`, `GET /api/v1/items`,
 `GET /api/v1/users/me`, `POST /api/v1/orders` — with Storefront's own typed queries (the same SQL,
 through the same loader), its own msgspec Structs and the same database, so `just bench` can show
-Storefront as a percentage of what the bare stack can do. It imports only Storefront modules that
-import no framework (a test checks that Litestar is never loaded). `CEILING_MODE` selects the work per request:
+Storefront as a percentage of what the bare stack can do. It imports only framework-free Storefront
+modules (a test checks Litestar is never loaded). `CEILING_MODE` selects the work per request:
 
 - `bare`: parse, query, encode. Bearer tokens are still verified (HS256, every claim checked) and
   order bodies still validated strictly, because the response depends on them.
 - `same-work`: plus what Storefront adds per request outside the framework: a request id, the general
-  rate limit through Storefront's own limiter (`storefront.platform.ratelimit.LeasedLimit` over its
+  rate limit through Storefront's own limiter (`storefront.platform.leases.LeasedLimit` over its
   Valkey client: the same leases, so the same calls per request), and one JSON access-log line per
   request on stdout, written as Storefront writes it (`storefront.platform.logging.LineWriter`: one
   write per event-loop pass).
 
 Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL` and
-`RATE_LIMIT_PER_MINUTE`. `just bench` runs it as
-`python -m granian --interface rsgi --loop uvloop --no-ws bench.ceiling:app` (the launcher's flags).
+`RATE_LIMIT_PER_MINUTE`. `just bench` runs it as `python -m granian --interface rsgi --loop uvloop
+--no-ws bench.ceiling:app` (the launcher's flags).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ from storefront.catalog.schemas import ItemOut
 from storefront.orders.queries import OrderQueries
 from storefront.orders.schemas import OrderIn, OrderOut
 from storefront.platform.heap import freeze_startup_objects
+from storefront.platform.leases import LeasedLimit
 from storefront.platform.logging import LineWriter, log_timestamp
-from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
+from storefront.platform.ratelimit import Policy, RateLimiter
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, MAX_PAGE_SIZE
 from storefront.web.schemas import Page

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
+from storefront.platform.leases import LeasedLimit
+from storefront.platform.ratelimit import Policy, RateLimiter
 from storefront.platform.valkey import ValkeyClient
 from tests.support.services import Services
 

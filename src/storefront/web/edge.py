@@ -21,7 +21,8 @@ from litestar.enums import ScopeType
 from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
 from storefront.errors import DomainError, Forbidden, RateLimited
-from storefront.platform.ratelimit import LeasedLimit, Policy, RateLimiter
+from storefront.platform.leases import LeasedLimit
+from storefront.platform.ratelimit import Policy, RateLimiter
 from storefront.platform.settings import Settings
 from storefront.web.access import Recorder
 from storefront.web.client_ip import client_network
