@@ -14,9 +14,8 @@ modules (a test checks Litestar is never loaded). `CEILING_MODE` selects the wor
   request on stdout, written as Storefront writes it (`storefront.platform.logging.LineWriter`: one
   write per event-loop pass).
 
-Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE`, and for `same-work` also `VALKEY_URL` and
-`RATE_LIMIT_PER_MINUTE`. `just bench` runs it as `python -m granian --interface rsgi --loop uvloop
---no-ws bench.ceiling:app` (the launcher's flags).
+Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE` (+ `VALKEY_URL`, `RATE_LIMIT_PER_MINUTE`
+for `same-work`). `just bench` runs it with Granian's RSGI interface and the launcher's flags.
 """
 
 from __future__ import annotations
