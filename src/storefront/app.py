@@ -17,9 +17,11 @@ from storefront.accounts import emails
 from storefront.accounts.controller import AuthController, UsersController
 from storefront.accounts.links import purge_email_tokens
 from storefront.accounts.security import bound_queues
+from storefront.accounts.shortcuts import cached_me
 from storefront.accounts.tokens import bearer_identity
 from storefront.accounts.wiring import Accounts
 from storefront.catalog.controller import ItemsController
+from storefront.catalog.shortcuts import cached_item
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
 from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
@@ -38,10 +40,11 @@ from storefront.platform.settings import Settings, load_settings
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.body import StrictBodyPlugin, check_request
 from storefront.web.client_ip import provide_client_ip
-from storefront.web.conventions import MAX_BODY_BYTES
+from storefront.web.conventions import COMPRESS_FROM_BYTES, MAX_BODY_BYTES
 from storefront.web.edge import Edge
 from storefront.web.openapi import docs_assets, finish_openapi, openapi_config
 from storefront.web.problems import problem_response
+from storefront.web.shortcuts import first_of
 from storefront.web.state import AppState, constant
 
 log = logging.getLogger("storefront")
@@ -204,10 +207,13 @@ def create_app(settings: Settings | None = None) -> Edge:
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(version()) if settings.docs_enabled else None,
         cors_config=cors(settings),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=COMPRESS_FROM_BYTES, gzip_compress_level=6),
         logging_config=None,
         debug=False,
     )
     identify = bearer_identity(settings.auth.secret_key.encode())
-    settle = state.invalidations.settle if state.invalidations is not None else None
-    return Edge(app, settings, state.limiter, identify, settle)
+    if state.invalidations is None:
+        return Edge(app, settings, state.limiter, identify)
+    secret = settings.auth.secret_key.encode()
+    shortcut = first_of([cached_item(state.cache), cached_me(state.cache, secret)])
+    return Edge(app, settings, state.limiter, identify, state.invalidations.settle, shortcut)

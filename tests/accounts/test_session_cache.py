@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalog.test_read_cache import BOUND, instance
 from tests.support.http import PASSWORD, admin, bearer, login, verified_customer
+from tests.support.readcache import BOUND, instance
 from tests.support.services import Services
 
 pytestmark = pytest.mark.anyio

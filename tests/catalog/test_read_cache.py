@@ -5,46 +5,22 @@ invalidation, and a lost or frozen channel costing speed, never a stale read."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from storefront.app import create_app
 from storefront.catalog import service
 from storefront.platform.invalidations import HEARTBEAT_BOUND, SESSION
-from storefront.web.state import AppState
 from tests.support.http import admin
-from tests.support.services import Services, live, make_settings, running
+from tests.support.readcache import BOUND, instance, until
+from tests.support.services import Services
 from tests.support.shop import ITEMS, make_item, sql
 
 pytestmark = pytest.mark.anyio
-BOUND = 0.05  # an invalidation reaches every instance within it (the README's measured bound)
 GET_ITEM = "WHERE id = $1 AND deleted_at IS NULL"
-
-
-@contextlib.asynccontextmanager
-async def instance(services: Services, **env: str) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
-    """One app (an instance of its own: its pool, its cache, its channel) and its state; its read
-    cache on whatever TEST_READ_CACHE says."""
-    app = create_app(make_settings(services, READ_CACHE="on", **env))
-    state: AppState = app.app.state["storefront"]
-    async with running(app), live(app) as client:
-        await until(lambda: state.cache.healthy(), "the channel never became healthy")
-        yield client, state
-
-
-async def until(condition: Any, why: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, why
-        await asyncio.sleep(0.01)
 
 
 def item_reads(queries: list[str]) -> int:

@@ -93,6 +93,19 @@ class ReadCache:
         view.hit.inc()
         return entry.value
 
+    def peek(self, view: View, key: str) -> Any:
+        """The value under `key` if the cache holds it (a hit is counted), else None uncounted: for a
+        shortcut that hands a miss on to the full path, which counts it there."""
+        if not self.enabled:
+            return None
+        now = time.monotonic()
+        entry = self._entries.get(key) if now < self.healthy_until else None
+        if entry is None or entry.expires <= now:
+            return None
+        self._entries.move_to_end(key)
+        view.hit.inc()
+        return entry.value
+
     def begin(self) -> int:
         """Take before reading the database; hand to `put()`."""
         return self.epoch

@@ -8,6 +8,7 @@ FORM = "application/x-www-form-urlencoded"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """The methods whose requests carry a body: the body checks and the body deadline apply to them."""
+COMPRESS_FROM_BYTES = 1024  # gzip applies to bodies from this size on (when the client accepts it)
 MAX_BODY_BYTES = 1_048_576
 SMALL_BODY_BYTES = 4_096
 """The body cap of the auth and account routes: their bodies are a few short fields, and a refusal

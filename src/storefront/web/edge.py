@@ -30,6 +30,7 @@ from storefront.web.conventions import BODY_METHODS, PROBLEM_MEDIA_TYPE
 from storefront.web.deadline import BodyDeadline
 from storefront.web.methods import Methods, without_body
 from storefront.web.problems import render_problem
+from storefront.web.shortcuts import Shortcut
 
 Identify = Callable[[dict[str, Any]], str | None]
 """Given a request's scope, the signed-in user's id when its credentials are valid, else None."""
@@ -136,10 +137,17 @@ class Edge:
     """
 
     def __init__(
-        self, app: Litestar, settings: Settings, limiter: RateLimiter, identify: Identify, settle: Settle | None = None
+        self,
+        app: Litestar,
+        settings: Settings,
+        limiter: RateLimiter,
+        identify: Identify,
+        settle: Settle | None = None,
+        shortcut: Shortcut | None = None,
     ) -> None:
         self.app = app
         self.settle = settle  # after a write, before its answer (None: no read cache)
+        self.shortcut = shortcut  # answers from memory (`web/shortcuts.py`; None: no read cache)
         self.methods = Methods(app)
         self.identify = identify
         self.limits = settings.limits
@@ -171,6 +179,9 @@ class Edge:
                 if not decision.allowed:
                     await exchange.answer(RateLimited(decision.retry_after))
                     return
+            if self.shortcut is not None and scope["method"] == "GET" and (known := self.shortcut(scope)):
+                await exchange.respond(*known)  # from memory: no routing, no guard, no response building
+                return
             app_send: Send = exchange.send
             if scope["method"] in BODY_METHODS:
                 guard = BodyDeadline(scope, receive, app_send, self.body_timeout, exchange.answer)
