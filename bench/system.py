@@ -3,11 +3,13 @@ process (the postmaster and all its children) and of Valkey, and PostgreSQL's tr
 (`pg_stat_database`: commits + rollbacks of the bench's database), read before and after each
 measured window on a connection of the bench's own.
 
-PostgreSQL (15 and later) publishes a backend's counts at most once a second, while it works; what a
+PostgreSQL (15 and later) publishes a backend's counts at most once a second while it works; what a
 backend did in its last second is published only when it next works, or after it has been idle for
 PGSTAT_IDLE_INTERVAL (10 s). Around a window whose PostgreSQL work should be ~0 (cached reads),
-`quiet()` waits until that has happened, so the window is charged exactly its own transactions; around
-the others, a window and its warm-up run the same load, so what is held back at either end is alike."""
+`quiet()` waits until that has happened, so the window is charged exactly its own transactions.
+Around the others the figure is approximate: a window and its warm-up run the same load, so what is
+held back at either end is alike, but up to a second of the previous target's work may land in it
+(± ~10 % of a 10 s window, ± ~30 % of `--quick`'s 3 s)."""
 
 from __future__ import annotations
 
