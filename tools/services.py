@@ -31,8 +31,9 @@ SRC = str(Path(storefront.__file__).resolve().parents[1])
 
 class Services:
     """URLs of the PostgreSQL and Valkey a run uses, and the embedded servers behind them. With
-    TEST_PGBOUNCER=1 the apps reach PostgreSQL through PgBouncer in transaction mode (`app_database`);
-    the run's own checks keep the direct `database_url`."""
+    TEST_PGBOUNCER=1 the apps reach PostgreSQL through PgBouncer in transaction mode; with
+    TEST_READ_CACHE=off they run without their read cache (both in `app_env`, what every app of the
+    run gets); the run's own checks keep the direct `database_url`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -41,7 +42,8 @@ class Services:
         self.pgbouncer: PgBouncer | None = None
         self.database_url = os.environ.get("TEST_DATABASE_URL") or self._start_postgres()
         self.valkey_url = os.environ.get("TEST_VALKEY_URL") or self._start_valkey()
-        self.app_database = self._start_pgbouncer() if os.environ.get("TEST_PGBOUNCER") else {}
+        pooled = self._start_pgbouncer() if os.environ.get("TEST_PGBOUNCER") else {}
+        self.app_env = {**pooled, **({"READ_CACHE": "off"} if os.environ.get("TEST_READ_CACHE") == "off" else {})}
 
     def _start_pgbouncer(self) -> dict[str, str]:
         self.pgbouncer = PgBouncer(self.root / "pgbouncer", self.database_url, free_port())
@@ -93,7 +95,7 @@ class Server:
             "SECRET_KEY": TEST_SECRET,
             "RATE_LIMIT_PER_MINUTE": NO_LIMIT,
             "LOG_LEVEL": "WARNING",
-            **services.app_database,
+            **services.app_env,
             **env,
         }
         self.process = subprocess.Popen(

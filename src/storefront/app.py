@@ -27,11 +27,13 @@ from storefront.orders.idempotency import PURGE_FIRST_DELAY, PURGE_INTERVAL
 from storefront.orders.idempotency import purge_expired as purge_expired_keys
 from storefront.platform.db import Database
 from storefront.platform.heap import freeze_startup_objects
+from storefront.platform.invalidations import RECONNECT_MAX, Invalidations
 from storefront.platform.jobs import Loop, Supervisor, every
 from storefront.platform.logging import configure_logging
 from storefront.platform.outbox import Delivery, purge_outbox, transport_for
 from storefront.platform.project import version
 from storefront.platform.ratelimit import RateLimiter
+from storefront.platform.readcache import ReadCache
 from storefront.platform.settings import Settings, load_settings
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.body import StrictBodyPlugin, check_request
@@ -65,8 +67,19 @@ CORS_EXPOSE_HEADERS = [
 def build_state(settings: Settings) -> AppState:
     """The worker's resources, not yet connected (the lifespan opens them)."""
     valkey = ValkeyClient(settings.valkey_url or "")
+    config = settings.cache
+    cache = ReadCache(config.read_cache_max_entries, config.read_cache_max_mb * MIB, enabled=config.read_cache)
+    # LISTEN needs a session: the direct URL, never a transaction pooler.
+    listen_dsn = settings.direct_database_url
+    channel = Invalidations(listen_dsn, cache, settings.db_timeout_seconds) if cache.enabled and listen_dsn else None
     return AppState(
-        settings=settings, db=Database(settings), valkey=valkey, limiter=RateLimiter(valkey), loops=Supervisor()
+        settings=settings,
+        db=Database(settings),
+        valkey=valkey,
+        limiter=RateLimiter(valkey),
+        loops=Supervisor(),
+        cache=cache,
+        invalidations=channel,
     )
 
 
@@ -87,6 +100,7 @@ def dependencies(state: AppState) -> dict[str, Provide]:
 
 
 HOUR = 3600.0
+MIB = 1 << 20
 
 
 def mail_delivery(state: AppState) -> Delivery | None:
@@ -123,6 +137,10 @@ def background_loops(state: AppState) -> list[Loop]:
             what="purged expired email tokens",
         ),
     ]
+    if state.invalidations is not None:
+        schedule.append(
+            Loop("read-cache-channel", RECONNECT_MAX + state.settings.db_timeout_seconds, state.invalidations.run)
+        )
     delivery = mail_delivery(state)
     return schedule if delivery is None else [*schedule, *delivery.loops()]
 
@@ -191,4 +209,5 @@ def create_app(settings: Settings | None = None) -> Edge:
         debug=False,
     )
     identify = bearer_identity(settings.auth.secret_key.encode())
-    return Edge(app, settings, state.limiter, identify)
+    settle = state.invalidations.settle if state.invalidations is not None else None
+    return Edge(app, settings, state.limiter, identify, settle)

@@ -122,8 +122,42 @@ async def test_0005_gives_reset_links_queued_earlier_their_one_name(scratch_dsn:
         queue = "INSERT INTO outbox (kind, recipient) VALUES ($1, 'a@example.com')"
         for kind in [*emails.FORMER_KINDS, emails.WELCOME]:
             await connection.execute(queue, kind)
-        assert await apply_migrations(scratch_dsn) == ["0005_reset_password_kind"]
+        assert (await apply_migrations(scratch_dsn))[0] == "0005_reset_password_kind"
         kinds = await connection.fetch("SELECT kind FROM outbox ORDER BY kind")
         assert [row["kind"] for row in kinds] == sorted([emails.RESET_PASSWORD, emails.WELCOME])
     finally:
         await connection.close()
+
+
+async def test_0006_publishes_the_key_of_each_cached_value_a_write_changes_at_commit(scratch_dsn: str) -> None:
+    """The read cache's triggers: an item, a session, an account, a TRUNCATE; nothing for a rollback."""
+    await apply_migrations(scratch_dsn)
+    heard: list[str] = []
+    listener, writer = await asyncpg.connect(scratch_dsn), await asyncpg.connect(scratch_dsn)
+    try:
+        await listener.add_listener("storefront_cache", lambda *args: heard.append(args[-1]))
+        item = await writer.fetchval(
+            "INSERT INTO items (sku, name, price_cents, stock) VALUES ('S-1', 'Kettle', 100, 5) RETURNING id"
+        )
+        await writer.execute("UPDATE items SET stock = 4 WHERE id = $1", item)  # not shown in the list
+        async with writer.transaction():
+            await writer.execute("UPDATE items SET name = 'Teapot' WHERE id = $1", item)
+        rollback = writer.transaction()
+        await rollback.start()
+        await writer.execute("UPDATE items SET name = 'Never' WHERE id = $1", item)
+        await rollback.rollback()
+        user = await writer.fetchval(
+            "INSERT INTO users (email, full_name, password_hash) VALUES ('a@example.com', 'A', 'x') RETURNING id"
+        )
+        session = await writer.fetchval("INSERT INTO sessions (user_id) VALUES ($1) RETURNING id", user)
+        await writer.execute("UPDATE sessions SET revoked_at = now() WHERE id = $1", session)
+        await writer.execute("UPDATE users SET role = 'admin' WHERE id = $1", user)
+        await writer.execute("TRUNCATE items CASCADE")
+        await listener.execute("SELECT 1")  # every notification of the writes above has arrived by now
+        assert heard == [
+            f"item:{item}", "catalog", f"item:{item}", f"item:{item}", "catalog",
+            f"session:{session}", f"user:{user}", "*",
+        ]  # fmt: skip
+    finally:
+        await listener.close()
+        await writer.close()

@@ -60,7 +60,7 @@ def make_settings(services: Services, **overrides: str) -> Settings:
         "EMAIL_CHANGE_RATE_LIMIT_PER_HOUR": NO_LIMIT,
         "DB_POOL_MAX": "20",
         "LOG_LEVEL": "WARNING",
-        **services.app_database,
+        **services.app_env,
         **overrides,
     }
     return load_settings(environ, dotenv=None)

@@ -19,9 +19,12 @@ from storefront.accounts.schemas import UserOut
 from storefront.accounts.security import decode_access_token
 from storefront.accounts.tokens import DECODED, bearer_token
 from storefront.errors import EmailNotVerified, Forbidden, Unauthenticated
+from storefront.platform.readcache import View
 from storefront.web.state import AppState
 
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
+SESSION = View("session")
+CALLER_BYTES = 1024  # about what a cached caller costs (its strings, the Structs, the key)
 
 
 async def authenticated(connection: AnyConnection, _: BaseRouteHandler) -> None:
@@ -36,12 +39,25 @@ async def authenticated(connection: AnyConnection, _: BaseRouteHandler) -> None:
         user_id, session_id = decoded[1], decoded[2]
     else:
         user_id, session_id = decode_access_token(state.settings.auth, token)
+    connection.scope["user"] = await _caller(state, session_id, user_id)
+    connection.scope["user_id"] = str(user_id)  # type: ignore[typeddict-unknown-key]
+
+
+async def _caller(state: AppState, session_id: UUID, user_id: UUID) -> Caller:
+    """The live session's caller: from this worker's memory when it holds it, else one indexed
+    lookup (kept until the session or its account changes: migration 0006's triggers)."""
+    key = SESSION.key(session_id)
+    cached: Caller | None = state.cache.get(SESSION, key)
+    if cached is not None and cached.user.id == user_id:
+        return cached
+    epoch = state.cache.begin()
     async with state.db.acquire() as conn:
         row = await Q.authenticate_session(conn, session_id, user_id)
     if row is None:
         raise Unauthenticated("The session was revoked or the account is inactive.")
-    connection.scope["user"] = Caller(UserOut.from_row(row), session_id)
-    connection.scope["user_id"] = str(user_id)  # type: ignore[typeddict-unknown-key]
+    caller = Caller(UserOut.from_row(row), session_id)
+    state.cache.put(key, caller, CALLER_BYTES, epoch, tags=(f"user:{user_id}",))  # the account's
+    return caller
 
 
 def admin_only(connection: AnyConnection, _: BaseRouteHandler) -> None:

@@ -18,6 +18,7 @@ import asyncio
 
 from storefront.catalog.schemas import PopularItem
 from storefront.platform.cached import CachedView, Generation
+from storefront.platform.readcache import View
 from storefront.platform.valkey import ValkeyClient
 
 CATALOG = Generation("catalog")
@@ -25,6 +26,12 @@ SHOP = Generation("shop")
 POPULAR_MAX = 50
 # v2: on the CATALOG generation (v1 values carry a SHOP generation number).
 POPULAR_ITEMS = CachedView[list[PopularItem]]("popular:v2", ttl=60, value_type=list[PopularItem], generation=CATALOG)
+# Each worker's memory, in front of the database (ITEM) and of Valkey (POPULAR). Invalidated by the
+# items' trigger (migration 0006): `item:<id>` on any change, `catalog` when the list would show it.
+ITEM = View("item")
+POPULAR = View("popular")
+POPULAR_KEY, POPULAR_TAG = POPULAR.key("top"), "catalog"
+POPULAR_LOCAL_SECONDS = 5.0  # on top of the view's ttl: orders show in the list within 65 s
 
 
 async def catalog_changed(valkey: ValkeyClient) -> None:

@@ -79,18 +79,18 @@ class ItemsController(Controller):
         """The most ordered live items: units in placed orders over the last 30 UTC days, today
         included (whole days: the window moves on at 00:00 UTC). Up to 60 s stale: orders and
         cancels show within a minute, item edits and deletions at once. Never paginated."""
-        return Encoded(await service.popular_items(app_state.db, app_state.valkey, limit))
+        return Encoded(await service.popular_items(app_state.db, app_state.valkey, app_state.cache, limit))
 
     @get("/{item_id:uuid}", response_headers=[ETAG], responses={**NOT_MODIFIED, **problems(404)})
     async def get_item(
-        self, db: DatabaseDep, item_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self, app_state: AppStateDep, item_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[ItemOut]:
         """One live item with its strong ETag."""
-        item, version = await service.get_item(db, item_id)
+        body, version = await service.item_body(app_state.db, app_state.cache, item_id)
         if not_modified(if_none_match, version):
             not_modified_response: Response[Any] = Response(None, status_code=304, headers={"ETag": etag(version)})
             return not_modified_response
-        return Encoded(item, headers={"ETag": etag(version)})
+        return Encoded.of_body(body, headers={"ETag": etag(version)})
 
     @post(
         "/",

@@ -6,12 +6,23 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
-from storefront.catalog.cached import POPULAR_ITEMS, POPULAR_MAX, catalog_changed
+from storefront.catalog.cached import (
+    ITEM,
+    POPULAR,
+    POPULAR_ITEMS,
+    POPULAR_KEY,
+    POPULAR_LOCAL_SECONDS,
+    POPULAR_MAX,
+    POPULAR_TAG,
+    catalog_changed,
+)
 from storefront.catalog.queries import CatalogQueries as Q
 from storefront.catalog.schemas import ItemCreate, ItemOut, ItemUpdate, PopularItem
 from storefront.errors import Conflict, NotFound, PreconditionFailed
 from storefront.platform.db import Database
+from storefront.platform.readcache import ReadCache
 from storefront.platform.valkey import ValkeyClient
 from storefront.web.pagination import decode_cursor, like_escape, page_of
 from storefront.web.schemas import Page, or_none
@@ -22,6 +33,10 @@ SKU_TAKEN = "An item with this SKU already exists (deleted items keep their SKU)
 
 Versioned = tuple[ItemOut, int]
 """An item and its version (the ETag's source)."""
+EncodedItem = tuple[bytes, int]
+"""An item's JSON body and its version."""
+ENTRY_OVERHEAD = 200  # bytes a cached entry costs besides its body (key, tuple, bookkeeping)
+_encode = msgspec.json.Encoder().encode
 
 
 def _versioned(row: asyncpg.Record) -> Versioned:
@@ -46,6 +61,19 @@ async def get_item(db: Database, item_id: UUID) -> Versioned:
     if row is None:
         raise NotFound(NO_ITEM)
     return _versioned(row)
+
+
+async def item_body(db: Database, cache: ReadCache, item_id: UUID) -> EncodedItem:
+    """A live item as its JSON body and its version, from this worker's memory when it holds it."""
+    key = ITEM.key(item_id)
+    cached: EncodedItem | None = cache.get(ITEM, key)
+    if cached is not None:
+        return cached
+    epoch = cache.begin()
+    item, version = await get_item(db, item_id)
+    body = _encode(item)
+    cache.put(key, (body, version), len(body) + ENTRY_OVERHEAD, epoch)
+    return body, version
 
 
 async def _missing_or_stale(conn: asyncpg.Connection, item_id: UUID) -> Exception:
@@ -94,15 +122,20 @@ async def list_items(
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def popular_items(db: Database, valkey: ValkeyClient, limit: int) -> Page[PopularItem]:
+async def popular_items(db: Database, valkey: ValkeyClient, cache: ReadCache, limit: int) -> Page[PopularItem]:
     """The live items most ordered (units, placed orders) in the last 30 UTC days, from the daily
-    rollup; the top 50 are cached (≤ 60 s behind orders, fresh after item writes) and sliced to
-    `limit`."""
+    rollup; the top 50 are cached in Valkey (≤ 60 s behind orders, fresh after item writes) and in
+    this worker's memory (POPULAR_LOCAL_SECONDS more), and sliced to `limit`."""
+    top: list[PopularItem] | None = cache.get(POPULAR, POPULAR_KEY)
+    if top is None:
+        epoch = cache.begin()
 
-    async def load() -> list[PopularItem]:
-        async with db.acquire() as conn:
-            rows = await Q.popular_items(conn, POPULAR_MAX)
-        return [PopularItem.from_row(row) for row in rows]
+        async def load() -> list[PopularItem]:
+            async with db.acquire() as conn:
+                rows = await Q.popular_items(conn, POPULAR_MAX)
+            return [PopularItem.from_row(row) for row in rows]
 
-    top = await POPULAR_ITEMS.get(valkey, load)
+        top = await POPULAR_ITEMS.get(valkey, load)
+        size = ENTRY_OVERHEAD * (len(top) + 1)
+        cache.put(POPULAR_KEY, top, size, epoch, tags=(POPULAR_TAG,), ttl=POPULAR_LOCAL_SECONDS)
     return Page(items=top[:limit], next_cursor=None)

@@ -99,6 +99,16 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     drain_seconds: Annotated[float, Meta(ge=0, le=300)] = 0.5
 
 
+class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Each worker's read cache (items, the popular list, the caller of a session), kept coherent
+    by PostgreSQL's notifications (storefront/platform/readcache.py); `READ_CACHE=off` reads the
+    database every time, as before the cache."""
+
+    read_cache: bool = True
+    read_cache_max_entries: Annotated[int, Meta(ge=100, le=10_000_000)] = 100_000
+    read_cache_max_mb: Annotated[int, Meta(ge=1, le=65_536)] = 64
+
+
 class MailSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Outgoing mail (docs/design.md#email-and-the-outbox): the SMTP relay, the sender, the base of
     links, delivery retries.
@@ -147,6 +157,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     auth: AuthSettings
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
+    cache: CacheSettings = CacheSettings()
     mail: MailSettings = MailSettings()
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from litestar import Litestar
@@ -33,6 +33,8 @@ from storefront.web.problems import render_problem
 
 Identify = Callable[[dict[str, Any]], str | None]
 """Given a request's scope, the signed-in user's id when its credentials are valid, else None."""
+Settle = Callable[[], Awaitable[None]]
+"""Returns once the read cache has received every invalidation committed before the call."""
 
 HTTP: Final = ScopeType.HTTP
 EXEMPT_PREFIXES = ("/health", "/metrics", "/docs/assets")
@@ -83,10 +85,10 @@ class Exchange:
     """One request as the edge handles it: its id, the headers each of its responses gets, the
     status it was answered with, and where the answer goes."""
 
-    __slots__ = ("_send", "extra", "request_id", "scope", "status")
+    __slots__ = ("_send", "extra", "request_id", "scope", "settle", "status")
 
-    def __init__(self, scope: HTTPScope, send: Send) -> None:
-        self.scope, self._send, self.status = scope, send, 500
+    def __init__(self, scope: HTTPScope, send: Send, settle: Settle | None) -> None:
+        self.scope, self._send, self.status, self.settle = scope, send, 500, settle
         self.request_id = request_id = sane_request_id(_header(scope, b"x-request-id"))
         # ASGI lets a layer add keys to the scope (the error handler reads this one); Litestar's
         # TypedDict of the scope names only Litestar's own.
@@ -105,6 +107,8 @@ class Exchange:
             self.status = message["status"]
             docs = DOCS_HEADERS if _is_docs(self.scope.get("path_template")) else ()
             message["headers"] = [*message.get("headers", ()), *self.extra, *docs]
+            if self.settle is not None and self.status < 400:
+                await self.settle()  # a write answered: its invalidations reached this worker first
         await self._send(message)
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
@@ -131,8 +135,11 @@ class Edge:
     It knows no domain: `identify` (handed in by the app) says who a request is from.
     """
 
-    def __init__(self, app: Litestar, settings: Settings, limiter: RateLimiter, identify: Identify) -> None:
+    def __init__(
+        self, app: Litestar, settings: Settings, limiter: RateLimiter, identify: Identify, settle: Settle | None = None
+    ) -> None:
         self.app = app
+        self.settle = settle  # after a write, before its answer (None: no read cache)
         self.methods = Methods(app)
         self.identify = identify
         self.limits = settings.limits
@@ -148,8 +155,8 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        exchange = Exchange(scope, send)
         method = scope["method"]
+        exchange = Exchange(scope, send, self.settle if method in BODY_METHODS else None)
         try:
             if method == "OPTIONS" and await self._answer_options(exchange):
                 return

@@ -33,6 +33,16 @@ class Encoded(Response[T]):
         if headers:
             self._headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
+    @classmethod
+    def of_body(cls, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Encoded[Any]:
+        """A response of JSON already encoded (a value a read cache keeps as bytes)."""
+        response: Encoded[Any] = cls.__new__(cls)
+        response._body, response._status = body, status
+        response._headers = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+        if headers:
+            response._headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        return response
+
     def to_asgi_response(  # type: ignore[override]
         self, app: Any, request: Any, *, headers: dict[str, str] | None = None, **options: Any
     ) -> Any:

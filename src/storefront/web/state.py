@@ -10,8 +10,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from storefront.platform.db import Database
+from storefront.platform.invalidations import Invalidations
 from storefront.platform.jobs import Supervisor
 from storefront.platform.ratelimit import RateLimiter
+from storefront.platform.readcache import ReadCache
 from storefront.platform.settings import AuthSettings, Settings
 from storefront.platform.valkey import ValkeyClient
 
@@ -24,8 +26,8 @@ SettingsDep = NamedDependency[Settings]
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """The settings, the database pool, the Valkey client, the rate limiter and the background loops
-    of one worker.
+    """The settings, the database pool, the Valkey client, the rate limiter, the read cache and its
+    invalidation channel (None with READ_CACHE=off), and the background loops of one worker.
 
     Handlers receive these as dependencies (`db: DatabaseDep`, …; see `create_app`); `of()` is for
     the code that runs where dependencies do not reach: the guards.
@@ -36,6 +38,8 @@ class AppState:
     valkey: ValkeyClient
     limiter: RateLimiter
     loops: Supervisor
+    cache: ReadCache
+    invalidations: Invalidations | None
 
     def as_litestar_state(self) -> State:
         """The `state=` for the Litestar app."""
