@@ -219,7 +219,7 @@ class Rounds:
         if self.admin is None:
             self.admin = admin_token(self.targets.database_url, self.workspace.secret)
         item = (self.workspace.data / "items.txt").read_text().split()[-1]
-        a, b = self.targets.servers[STOREFRONT], self.targets.servers[COHERENCE_READS]
+        a, b = self.targets.servers[STOREFRONT], self.targets.second_instance()
         progress.done += 1
         label = f"{COHERENCE} → writes on {STOREFRONT} ({COHERENCE_WRITES_PER_S}/s), reads on {COHERENCE_READS}"
         print(f"[{progress.done:>2}/{progress.total}] {label} ({self.options.duration:.0f} s)", flush=True)

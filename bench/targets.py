@@ -54,7 +54,7 @@ class Targets:
         self.servers: dict[str, Server] = {}
         self.pooler: PgBouncer | None = None
         self.meter: SystemMeter | None = None
-        self.database_url = ""
+        self.database_url = self.valkey_url = ""
 
     def databases(self) -> tuple[EmbeddedServers, str, str, Seeded]:
         """PostgreSQL and Valkey up (stopped at the end), migrated and seeded: (servers, database URL,
@@ -82,9 +82,11 @@ class Targets:
         embedded, database_url, valkey_url, seeded = self.databases()
         embedded.allow_connections(len(wanted) * self.options.workers * POOL_PER_WORKER + SPARE_CONNECTIONS)
         self.start(STOREFRONT, self.storefront(database_url, valkey_url))
-        for variant in (CACHE_OFF, COHERENCE_READS):
-            if variant in wanted:
-                self.start(variant, self.storefront(database_url, valkey_url, variant))
+        # cache-coherence's second instance starts when that scenario runs (`second_instance`): its
+        # cache's heartbeats (PostgreSQL transactions) stay out of every other window.
+        self.valkey_url = valkey_url
+        if CACHE_OFF in wanted:
+            self.start(CACHE_OFF, self.storefront(database_url, valkey_url, CACHE_OFF))
         if PGBOUNCER in wanted:
             self.start(PGBOUNCER, self.storefront(self.pgbouncer(database_url), valkey_url, PGBOUNCER, database_url))
             self.start(UNCACHED, self.storefront(database_url, valkey_url, UNCACHED, database_url))
@@ -98,6 +100,12 @@ class Targets:
         if GUIDES in wanted:
             self.start(GUIDES, self.guides(database_url))
         return seeded
+
+    def second_instance(self) -> Server:
+        """cache-coherence's instance B, started on first use."""
+        if COHERENCE_READS not in self.servers:
+            self.start(COHERENCE_READS, self.storefront(self.database_url, self.valkey_url, COHERENCE_READS))
+        return self.servers[COHERENCE_READS]
 
     def start(self, target: str, server: Server) -> None:
         """Launch `server` as the one that serves `target`."""
