@@ -13,6 +13,9 @@ modules (a test checks Litestar is never loaded). `CEILING_MODE` selects the wor
   Valkey client: the same leases, so the same calls per request), and one JSON access-log line per
   request on stdout, written as Storefront writes it (`storefront.platform.logging.LineWriter`: one
   write per event-loop pass).
+- `bare-no-db`: `bare` without PostgreSQL on the request path (item-get and me only): every item's
+  body and ETag is encoded once at startup, and `me` answers from the sessions read at startup once
+  the token is verified — the floor under any in-memory read cache.
 
 Environment: `DATABASE_URL`, `SECRET_KEY`, `CEILING_MODE` (+ `VALKEY_URL`, `RATE_LIMIT_PER_MINUTE`
 for `same-work`). `just bench` runs it with Granian's RSGI interface and the launcher's flags.
@@ -21,7 +24,6 @@ for `same-work`). `just bench` runs it with Granian's RSGI interface and the lau
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import random
 import re
@@ -29,12 +31,12 @@ import sys
 import time
 import traceback
 import uuid
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from bench.replies import NOT_FOUND, UNAUTHENTICATED, Reply, bearer, encode_cursor, problem, query_limit
 from storefront.accounts.queries import AccountQueries
 from storefront.accounts.schemas import UserOut
 from storefront.accounts.tokens import verify_access_token
@@ -47,67 +49,16 @@ from storefront.platform.leases import LeasedLimit
 from storefront.platform.logging import LineWriter, log_timestamp
 from storefront.platform.ratelimit import Policy, RateLimiter
 from storefront.platform.valkey import ValkeyClient
-from storefront.web.conventions import DEFAULT_PAGE_SIZE, JSON, MAX_BODY_BYTES, MAX_PAGE_SIZE
+from storefront.web.conventions import JSON, MAX_BODY_BYTES
 from storefront.web.schemas import Page
 
 ITEM_PATH = "/api/v1/items/"
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _encode = msgspec.json.Encoder().encode
 _order_decoder = msgspec.json.Decoder(OrderIn, strict=True)
-_cursor_key = msgspec.json.Encoder()
-
-
-# ---- pure helpers (unit-tested against Storefront's own implementations) -----------------------
-
-
-def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
-    """Storefront's opaque keyset cursor for the row `(created_at, id)`."""
-    return base64.urlsafe_b64encode(_cursor_key.encode((created_at, id_))).decode().rstrip("=")
-
-
-def bearer(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer …` header."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
-def query_limit(query_string: str, default: int = DEFAULT_PAGE_SIZE) -> int | None:
-    """`limit` from the query string (as Storefront's: 1-100, default 20); None when it is invalid."""
-    for part in query_string.split("&"):
-        name, _, value = part.partition("=")
-        if name == "limit":
-            return int(value) if value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE else None
-    return default
-
-
-def problem(status: int, slug: str, title: str, detail: str) -> bytes:
-    """A minimal RFC 9457 body."""
-    return _encode({"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail})
-
-
-# ---- the app -----------------------------------------------------------------------------------
-
-
-class Reply(msgspec.Struct):
-    """What a handler answers: status, body, extra headers, and the caller (for the access log)."""
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = []
-    user_id: str | None = None
-    media_type: str = JSON
-
-
-NOT_FOUND = Reply(404, problem(404, "not-found", "Not found", "No such resource."))
-UNAUTHENTICATED = Reply(
-    401,
-    problem(401, "unauthenticated", "Unauthenticated", "A valid bearer access token is required."),
-    [("www-authenticate", "Bearer")],
-)
+# bare-no-db's startup reads: every live item and every live session, once.
+LIVE_ITEMS = "SELECT id FROM items WHERE deleted_at IS NULL"
+LIVE_SESSIONS = "SELECT id, user_id FROM sessions WHERE revoked_at IS NULL"
 
 
 class Ceiling:
@@ -119,6 +70,8 @@ class Ceiling:
         self.general: LeasedLimit | None = None
         self.same_work = False
         self.secret = b""
+        self.items: dict[uuid.UUID, Reply] | None = None  # bare-no-db: every item's reply
+        self.callers: dict[uuid.UUID, asyncpg.Record] | None = None  # bare-no-db: the caller by session id
         self.policy_header = ""
 
     # lifecycle: Granian calls these in every worker, around its event loop
@@ -130,7 +83,8 @@ class Ceiling:
 
     async def open(self, env: Any) -> None:
         """Read the configuration, load the SQL, open the pool (as Storefront's: 2-10, no reset query)."""
-        self.same_work = env.get("CEILING_MODE", "bare") == "same-work"
+        mode = env.get("CEILING_MODE", "bare")
+        self.same_work = mode == "same-work"
         self.secret = env["SECRET_KEY"].encode()
         self.pool = await asyncpg.create_pool(
             env["DATABASE_URL"],
@@ -144,7 +98,22 @@ class Ceiling:
             policy = Policy("general", int(env["RATE_LIMIT_PER_MINUTE"]), 60)
             self.general = LeasedLimit(RateLimiter(self.valkey), policy)
             self.policy_header = policy.header
+        if mode == "bare-no-db":
+            await self.load_everything()
         freeze_startup_objects()  # as Storefront's workers do
+
+    async def load_everything(self) -> None:
+        """bare-no-db: every live item's reply and every live session's caller, through Storefront's
+        own queries, so no request reaches PostgreSQL."""
+        assert self.pool is not None
+        self.items, self.callers = {}, {}
+        async with self.pool.acquire() as conn:
+            for (item_id,) in await conn.fetch(LIVE_ITEMS):
+                row = await CatalogQueries.get_item(conn, item_id)
+                self.items[item_id] = Reply(200, _encode(ItemOut.from_row(row)), [("etag", f'"{row["version"]}"')])
+            for session_id, user_id in await conn.fetch(LIVE_SESSIONS):
+                if (caller := await AccountQueries.authenticate_session(conn, session_id, user_id)) is not None:
+                    self.callers[session_id] = caller
 
     async def close(self) -> None:
         """Close the pool and the Valkey client."""
@@ -209,9 +178,13 @@ class Ceiling:
         if ids is None:
             return UNAUTHENTICATED
         user_id, session_id = ids
-        assert self.pool is not None
-        async with self.pool.acquire() as conn:
-            row = await AccountQueries.authenticate_session(conn, session_id, user_id)
+        if self.callers is not None:
+            row = self.callers.get(session_id)
+            row = row if row is not None and row["id"] == user_id else None
+        else:
+            assert self.pool is not None
+            async with self.pool.acquire() as conn:
+                row = await AccountQueries.authenticate_session(conn, session_id, user_id)
         if row is None:
             return UNAUTHENTICATED
         reply: Reply = await handler(row)
@@ -220,6 +193,8 @@ class Ceiling:
 
     async def get_item(self, item_id: uuid.UUID) -> Reply:
         """`GET /items/{id}`: the item and its strong ETag, or 404."""
+        if self.items is not None:
+            return self.items.get(item_id, NOT_FOUND)
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             row = await CatalogQueries.get_item(conn, item_id)

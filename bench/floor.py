@@ -22,7 +22,8 @@ from uuid import UUID
 from litestar import Litestar, get, post
 from litestar.response.base import ASGIResponse
 
-from bench.ceiling import ITEM_PATH, NOT_FOUND, UUID_TEXT, Ceiling, Reply, bearer
+from bench.ceiling import ITEM_PATH, UUID_TEXT, Ceiling
+from bench.replies import NOT_FOUND, Reply, bearer
 from storefront.accounts.tokens import verify_access_token
 
 WORK = Ceiling()

@@ -1,9 +1,19 @@
-"""Issue 6's and issue 12's targets, and which of them a run's results meet (information only: the
-exit status depends on failed requests alone)."""
+"""Issue 6's and issue 12's targets and the read cache's, and which of them a run's results meet
+(information only: the exit status depends on failed requests alone)."""
 
 from __future__ import annotations
 
-from bench.report import BARE, SAME_WORK, STOREFRONT, Row, ceiling_shares, guides_factor
+from bench.report import (
+    BARE,
+    GUIDES,
+    SAME_WORK,
+    STOREFRONT,
+    Row,
+    cache_factor,
+    ceiling_shares,
+    guides_factor,
+    rps_ratio,
+)
 
 RSS_LIMIT_MIB = 150.0
 # Issue 6: Storefront as a share of the same-work ceiling, and reads of the bare one.
@@ -13,6 +23,14 @@ LOGIN_STORM_P99_FACTOR = 2.0
 # Issue 12: Storefront's req/s as a multiple of the guides' stack (FastAPI + SQLAlchemy ORM + uvicorn).
 GUIDES_TARGETS = {"item-get": 6.0, "item-list": 6.0, "me": 6.0}
 POPULAR_P99_MS = 10.0  # issue 12: `/items/popular` while orders come in
+# The read cache ("hot reads from memory, coherent across every instance"), in item-get and me: req/s
+# against READ_CACHE=off and against the guides' stack; the whole system's CPU per request no more than
+# the same-work ceiling's; PostgreSQL transactions in at most 1 % of requests; no read of another
+# instance later than 50 ms after a write's answer still showing the old version.
+CACHE_SCENARIOS = ("item-get", "me")
+CACHE_FACTOR = 1.3
+CACHED_GUIDES_FACTOR = 7.0
+CACHED_PG_XACTS = 0.01
 
 
 def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
@@ -32,6 +50,7 @@ def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
         if scenario in GUIDES_TARGETS and factor is not None:
             goal = GUIDES_TARGETS[scenario]
             checks.append((f"{scenario}: storefront {factor:.1f}× guides-stack req/s (≥ {goal:.0f}×)", factor >= goal))
+    checks += read_cache_checks(results)
     storm, plain = results.get("read-during-logins", {}).get(STOREFRONT), results.get("item-get", {}).get(STOREFRONT)
     if storm and plain:
         limit = LOGIN_STORM_P99_FACTOR * plain.result.p99_ms
@@ -59,4 +78,45 @@ def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
         )
     total_errors = sum(row.result.errors for rows in results.values() for row in rows.values())
     checks.append((f"errors: {total_errors} in total (0)", total_errors == 0))
+    return checks
+
+
+def read_cache_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
+    """The read cache's targets this run can judge, each with whether it holds (information only)."""
+    checks: list[tuple[str, bool]] = []
+    for scenario in CACHE_SCENARIOS:
+        rows = results.get(scenario, {})
+        cached = rows.get(STOREFRONT)
+        if cached is None:
+            continue
+        if (factor := cache_factor(rows)) is not None:
+            checks.append(
+                (f"{scenario}: cached {factor:.2f}× READ_CACHE=off req/s (≥ {CACHE_FACTOR}×)", factor >= CACHE_FACTOR)
+            )
+        if (guides := rps_ratio(rows, STOREFRONT, GUIDES)) is not None:
+            checks.append(
+                (
+                    f"{scenario}: cached {guides:.1f}× guides-stack req/s (≥ {CACHED_GUIDES_FACTOR:.0f}×)",
+                    guides >= CACHED_GUIDES_FACTOR,
+                )
+            )
+        ceiling = rows.get(SAME_WORK)
+        if cached.system_cpu_us is not None and ceiling is not None and ceiling.system_cpu_us is not None:
+            mine, theirs = cached.system_cpu_us, ceiling.system_cpu_us
+            checks.append(
+                (f"{scenario}: whole-system CPU {mine:.0f} µs/req (≤ same-work ceiling's {theirs:.0f})", mine <= theirs)
+            )
+        if cached.pg_xacts is not None:
+            share = 100 * cached.pg_xacts
+            checks.append(
+                (
+                    f"{scenario}: PostgreSQL transactions in {share:.2f} % of requests (≤ 1 %)",
+                    cached.pg_xacts <= CACHED_PG_XACTS,
+                )
+            )
+    for rows in results.values():
+        for row in rows.values():
+            if row.coherence is not None:
+                stale = row.coherence.stale
+                checks.append((f"cache-coherence: {stale} stale reads later than 50 ms after a write (0)", stale == 0))
     return checks

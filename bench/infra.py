@@ -162,6 +162,15 @@ class Server:
         """CPU time (user + system) the workers have used so far."""
         return _cpu_seconds(self.workers())
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every process of the server so far: the workers, the
+        processes that started them, and whatever they started."""
+        if self.process is None:
+            return 0.0
+        with contextlib.suppress(psutil.Error):
+            return tree_cpu_seconds(psutil.Process(self.process.pid))
+        return 0.0
+
     def worker_rss_mib(self) -> list[float]:
         """The resident memory of each worker, in MiB."""
         sizes = []
@@ -192,6 +201,14 @@ class Server:
 def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) one process has used so far (0 once it is gone)."""
     return _cpu_seconds([psutil.Process(pid)]) if psutil.pid_exists(pid) else 0.0
+
+
+def tree_cpu_seconds(root: psutil.Process) -> float:
+    """CPU time (user + system) of `root`, its live descendants, and its children that have exited
+    (which the kernel adds to the parent once reaped: a postmaster reaps every backend)."""
+    times = root.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    return total + _cpu_seconds(root.children(recursive=True))
 
 
 def _cpu_seconds(processes: list[psutil.Process]) -> float:

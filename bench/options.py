@@ -8,7 +8,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WORK, STOREFRONT, UNCACHED
+from bench.report import (
+    ASGI_SAME_WORK,
+    BARE,
+    BARE_NO_DB,
+    CACHE_OFF,
+    COHERENCE_READS,
+    FLOOR,
+    GUIDES,
+    PGBOUNCER,
+    SAME_WORK,
+    STOREFRONT,
+    UNCACHED,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 POOL_PER_WORKER = 10  # DB_POOL_MAX's default; the references size their pools alike
@@ -22,11 +34,18 @@ SCENARIOS = (
     "mixed",
     "read-during-logins",
     "popular-under-orders",
+    "cache-coherence",
 )
 CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
 ASGI_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 GUIDES_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 PGBOUNCER_SCENARIOS = CEILING_SCENARIOS
+# What the read cache serves: Storefront runs beside itself with READ_CACHE=off, and the no-database
+# ceiling beside the others.
+CACHE_SCENARIOS = frozenset({"item-get", "me"})
+COHERENCE = "cache-coherence"
+COHERENCE_WRITES_PER_S = 20  # the writer's pace on instance A
+COHERENCE_READERS = 4  # connections polling instance B, each sending its next read on an answer
 # Limits stay on (every request goes through the leased limiter) but never refuse anyone. Not higher: past ~1e8
 # per minute one token's interval drops below the float precision of a millisecond timestamp and the
 # GCRA script's `SET … PX 0` fails ("invalid expire time"), which Storefront takes for Valkey down.
@@ -144,16 +163,24 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 
 def plan(scenarios: tuple[str, ...], pgbouncer: bool = False) -> list[tuple[str, str]]:
-    """(scenario, target) pairs in run order: Storefront first, then the references that serve it;
-    with `pgbouncer`, Storefront alone, direct, through PgBouncer and direct without a statement cache."""
+    """(scenario, target) pairs in run order: Storefront first, then itself without its read cache and
+    the references that serve the scenario; with `pgbouncer`, Storefront alone, direct, through
+    PgBouncer and direct without a statement cache; cache-coherence, its second instance."""
     runs = []
     for scenario in scenarios:
+        if scenario == COHERENCE:  # `storefront` takes the writes, a second instance the reads
+            runs.append((scenario, COHERENCE_READS))
+            continue
         runs.append((scenario, STOREFRONT))
         if pgbouncer:
             runs += [(scenario, PGBOUNCER), (scenario, UNCACHED)] if scenario in PGBOUNCER_SCENARIOS else []
             continue
+        if scenario in CACHE_SCENARIOS:
+            runs.append((scenario, CACHE_OFF))
         if scenario in CEILING_SCENARIOS:
-            runs += [(scenario, FLOOR), (scenario, BARE), (scenario, SAME_WORK)]
+            runs.append((scenario, FLOOR))
+            runs += [(scenario, BARE_NO_DB)] if scenario in CACHE_SCENARIOS else []
+            runs += [(scenario, BARE), (scenario, SAME_WORK)]
         if scenario in ASGI_SCENARIOS:
             runs.append((scenario, ASGI_SAME_WORK))
         if scenario in GUIDES_SCENARIOS:
@@ -168,6 +195,7 @@ def settings(options: Options) -> dict[str, Any]:
         "storm_connections": options.storm_connections,
         "popular_connections": options.popular_connections,
         "order_trickle": {"connections": TRICKLE_CONNECTIONS, "pause_ms": TRICKLE_PAUSE_MS},
+        "coherence": {"writes_per_s": COHERENCE_WRITES_PER_S, "readers": COHERENCE_READERS},
         "environment": "production",
         "log_level": "INFO (access log to a file)",
         "rate_limits": {"general_per_minute": NO_LIMIT, "login_per_minute": NO_LIMIT, "register_per_hour": NO_LIMIT},

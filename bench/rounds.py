@@ -1,5 +1,6 @@
 """Running a bench: every planned (scenario, target) run, round after round, each warmed up, measured
-with wrk (req/s, latency, the workers' CPU per request and memory) and, when asked, profiled."""
+with wrk (req/s, latency, the workers' and the whole system's CPU per request, PostgreSQL's
+transactions per request, memory) and, when asked, profiled; and cache-coherence's writes and reads."""
 
 from __future__ import annotations
 
@@ -7,10 +8,25 @@ import contextlib
 import sys
 import time
 
-from bench import report
-from bench.options import POPULAR, STORM, TRICKLE, TRICKLE_CONNECTIONS, TRICKLE_PAUSE_MS, TRICKLE_RATE, Options
+from bench import coherence, report, tables
+from bench.options import (
+    CACHE_SCENARIOS,
+    COHERENCE,
+    COHERENCE_READERS,
+    COHERENCE_WRITES_PER_S,
+    POPULAR,
+    STORM,
+    TRICKLE,
+    TRICKLE_CONNECTIONS,
+    TRICKLE_PAUSE_MS,
+    TRICKLE_RATE,
+    Options,
+)
 from bench.profile import Profile, Recorder
-from bench.report import PGBOUNCER, STOREFRONT, Row
+from bench.report import COHERENCE_READS, COHERENCE_WRITES, PGBOUNCER, STOREFRONT, Row
+from bench.seed import admin_token
+from bench.staleness import Coherence
+from bench.system import Reading, SystemMeter, window_figures
 from bench.targets import Targets
 from bench.workspace import Workspace
 from bench.wrk import Load, WrkFailed, WrkResult, WrkRun, build_script
@@ -61,6 +77,7 @@ class Rounds:
         self.results: dict[str, dict[str, Row]] = {}
         self.profiles: dict[str, dict[str, Profile]] = {}
         self.profiling = False
+        self.admin: str | None = None  # cache-coherence's writer's token, made on first use
 
     def run(self, runs: list[tuple[str, str]]) -> dict[str, dict[str, Row]]:
         """Every planned run, round after round (targets interleaved, so a burst of background load
@@ -77,7 +94,7 @@ class Rounds:
         return self.results
 
     def _print_scenario(self, scenario: str) -> None:
-        print("\n" + report.scenario_table(scenario, self.results[scenario]), flush=True)
+        print("\n" + tables.scenario_table(scenario, self.results[scenario]), flush=True)
         for target, profile in self.profiles.get(scenario, {}).items():
             print(profile.summary(target, self.results[scenario][target].cpu_us), flush=True)
         print(flush=True)
@@ -87,6 +104,8 @@ class Rounds:
             return self._during_logins(progress)
         if scenario == POPULAR:
             return self._popular_under_orders(progress)
+        if scenario == COHERENCE:
+            return self._coherence(progress)
         return {target: self._measure(progress, scenario, target) for target in targets}
 
     def _wrk(self, scenario: str, target: str, load: Load) -> WrkRun:
@@ -108,21 +127,42 @@ class Rounds:
     def _measure(self, progress: Progress, scenario: str, target: str) -> Row:
         connections = self.options.storm_connections if scenario == "login" else None
         self._warm_up(scenario, target, connections)
+        # Cached reads should cost PostgreSQL ~nothing: their window is charged exactly its own
+        # transactions (see bench.system), at the price of two waits of up to ~10 s.
+        quiet = target == STOREFRONT and scenario in CACHE_SCENARIOS and not self.options.quick
         server = self.targets.servers[target]
+        if quiet:
+            self._meter().quiet(since=time.monotonic())
         cpu_before, pooler_before = server.worker_cpu_seconds(), self.targets.pooler_cpu_seconds(target)
+        system_before = self._reading(target)
         recorder = self._recorder(scenario, target)
         run = self._wrk(scenario, target, self._load(self.options.duration, connections))
         progress.wait(f"{scenario} → {target}", [run], self.options.duration)
         result = run.result()
+        ended = time.monotonic()
+        cpu_after, pooler_after = server.worker_cpu_seconds(), self.targets.pooler_cpu_seconds(target)
+        if quiet:
+            self._meter().quiet(since=ended)
+        system_after = self._reading(target)
         if recorder is not None:
             self.profiles.setdefault(scenario, {})[target] = recorder.finish()
-        cpu_us = cpu_per_request(server.worker_cpu_seconds() - cpu_before, result.requests)
-        pooler_us = cpu_per_request(self.targets.pooler_cpu_seconds(target) - pooler_before, result.requests)
+        cpu_us = cpu_per_request(cpu_after - cpu_before, result.requests)
+        pooler_us = cpu_per_request(pooler_after - pooler_before, result.requests)
         progress.result(result, cpu_us)
         server.settle()
         row = Row(target, result, server.worker_rss_mib(), cpu_us=cpu_us)
         row.pooler_cpu_us = pooler_us if target == PGBOUNCER else None
+        row.system_cpu_us, row.pg_xacts = window_figures(system_before, system_after, result.requests)
         return row
+
+    def _meter(self) -> SystemMeter:
+        assert self.targets.meter is not None
+        return self.targets.meter
+
+    def _reading(self, target: str) -> Reading:
+        """The whole system's counters now, with `target`'s server (and PgBouncer's, in its path)."""
+        server = self.targets.servers[target]
+        return self._meter().read(server.cpu_seconds(), self.targets.pooler_cpu_seconds(target))
 
     def _recorder(self, scenario: str, target: str) -> Recorder | None:
         """py-spy on the target's workers for this run, when profiling."""
@@ -158,17 +198,41 @@ class Rounds:
         orders = self._wrk("order-trickle", STOREFRONT, trickle)
         time.sleep(0.5)  # orders are under way before the reads start
         server = self.targets.servers[STOREFRONT]
-        cpu_before = server.worker_cpu_seconds()
+        cpu_before, system_before = server.worker_cpu_seconds(), self._reading(STOREFRONT)
         reads = self._wrk("popular", STOREFRONT, self._load(duration, connections))
         progress.wait(f"{POPULAR} → {STOREFRONT} (+ ≤ {TRICKLE_RATE} orders/s)", [reads, orders], duration + 1)
         read_result = reads.result()
         # Per read, the trickle's orders included (a few % of the total at ~1,000+ reads/s).
         cpu_us = cpu_per_request(server.worker_cpu_seconds() - cpu_before, read_result.requests)
+        system_us, xacts = window_figures(system_before, self._reading(STOREFRONT), read_result.requests)
         order_result = orders.result()
         progress.result(read_result, cpu_us)
         server.settle()
         rss = server.worker_rss_mib()
         return {
-            STOREFRONT: Row(STOREFRONT, read_result, rss, cpu_us=cpu_us),
+            STOREFRONT: Row(STOREFRONT, read_result, rss, cpu_us=cpu_us, system_cpu_us=system_us, pg_xacts=xacts),
             TRICKLE: Row(TRICKLE, order_result, rss),
         }
+
+    def _coherence(self, progress: Progress) -> dict[str, Row]:
+        """Writes on `storefront` (A) at a steady pace, reads of the same item on a second instance (B)."""
+        if self.admin is None:
+            self.admin = admin_token(self.targets.database_url, self.workspace.secret)
+        item = (self.workspace.data / "items.txt").read_text().split()[-1]
+        a, b = self.targets.servers[STOREFRONT], self.targets.second_instance()
+        progress.done += 1
+        label = f"{COHERENCE} → writes on {STOREFRONT} ({COHERENCE_WRITES_PER_S}/s), reads on {COHERENCE_READS}"
+        print(f"[{progress.done:>2}/{progress.total}] {label} ({self.options.duration:.0f} s)", flush=True)
+        writes, reads, write_side, read_side = coherence.run(
+            a.url, b.url, self.admin, item, self.options.duration, COHERENCE_WRITES_PER_S, COHERENCE_READERS
+        )
+        read_result = read_side.result()
+        progress.result(read_result)
+        seen = Coherence.measure(writes, reads)
+        rows = {
+            COHERENCE_READS: Row(COHERENCE_READS, read_result, b.worker_rss_mib(), coherence=seen),
+            COHERENCE_WRITES: Row(COHERENCE_WRITES, write_side.result(), a.worker_rss_mib()),
+        }
+        a.settle()
+        b.settle()
+        return rows

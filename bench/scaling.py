@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from bench import outcome, report
+from bench import outcome, report, tables
 from bench.infra import Server, StartFailed, clean_environment, granian_command
 from bench.options import NO_LIMIT, POOL_PER_WORKER, SPARE_CONNECTIONS, settings
 from bench.rounds import Rounds
@@ -38,6 +38,10 @@ class Fleet:
     def worker_cpu_seconds(self) -> float:
         """The CPU time of every member's workers so far."""
         return sum(member.worker_cpu_seconds() for member in self.members)
+
+    def cpu_seconds(self) -> float:
+        """The CPU time of every member's processes so far."""
+        return sum(member.cpu_seconds() for member in self.members)
 
     def worker_rss_mib(self) -> list[float]:
         """The resident memory of each member's workers."""
@@ -151,7 +155,7 @@ def scaling_table(table: dict[str, list[dict[str, Any]]], cores: int) -> str:
             lines.append(cells)
     header = ["scenario", "instances", "storefront req/s", "× 1", "CPU µs/req", "ceiling req/s", "× 1"]
     header += ["CPU µs/req", "errors"]
-    return report.table(header, lines) + "\n" + machine_note(cores)
+    return tables.table(header, lines) + "\n" + machine_note(cores)
 
 
 def machine_note(cores: int) -> str:

@@ -113,6 +113,17 @@ SELECT id FROM users ORDER BY created_at DESC, id DESC LIMIT $1
 RETURNING id, user_id
 """
 
+# cache-coherence's writer: an admin of its own, with one session (never among the scenarios' tokens).
+INSERT_ADMIN = """
+WITH admin AS (
+    INSERT INTO users (email, email_verified, full_name, password_hash, role)
+    VALUES ('admin@bench.example', true, 'Bench Admin', $1::text, 'admin')
+    RETURNING id
+)
+INSERT INTO sessions (user_id) SELECT id FROM admin
+RETURNING id, user_id
+"""
+
 
 class NotEmpty(RuntimeError):
     """The database already holds data; the bench never writes into someone's data."""
@@ -179,6 +190,20 @@ async def _fill(dsn: str, orders: int) -> tuple[list[str], list[tuple[uuid.UUID,
     finally:
         await conn.close()
     return item_ids, sessions
+
+
+def admin_token(dsn: str, secret_key: str) -> str:
+    """An access token of a new admin (for the writes of cache-coherence)."""
+
+    async def insert() -> tuple[uuid.UUID, uuid.UUID]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            row = await conn.fetchrow(INSERT_ADMIN, password_hash())
+        finally:
+            await conn.close()
+        return row["id"], row["user_id"]
+
+    return mint_tokens(secret_key, [asyncio.run(insert())])[0]
 
 
 def seed(dsn: str, secret_key: str, data_dir: Path, orders: int = ORDERS) -> Seeded:

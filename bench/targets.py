@@ -23,8 +23,21 @@ from bench.infra import (
     uvicorn_workers,
 )
 from bench.options import NO_LIMIT, POOL_PER_WORKER, POPULAR, SPARE_CONNECTIONS, Options
-from bench.report import ASGI_SAME_WORK, BARE, FLOOR, GUIDES, PGBOUNCER, SAME_WORK, STOREFRONT, UNCACHED
+from bench.report import (
+    ASGI_SAME_WORK,
+    BARE,
+    BARE_NO_DB,
+    CACHE_OFF,
+    COHERENCE_READS,
+    FLOOR,
+    GUIDES,
+    PGBOUNCER,
+    SAME_WORK,
+    STOREFRONT,
+    UNCACHED,
+)
 from bench.seed import ORDERS, POPULAR_ORDERS, Seeded, seed
+from bench.system import SystemMeter
 from bench.workspace import Workspace
 from storefront.accounts.tokens import AUDIENCE, ISSUER
 from storefront.launch.children import ChildError, free_port
@@ -40,6 +53,8 @@ class Targets:
         self.stack = stack
         self.servers: dict[str, Server] = {}
         self.pooler: PgBouncer | None = None
+        self.meter: SystemMeter | None = None
+        self.database_url = self.valkey_url = ""
 
     def databases(self) -> tuple[EmbeddedServers, str, str, Seeded]:
         """PostgreSQL and Valkey up (stopped at the end), migrated and seeded: (servers, database URL,
@@ -49,7 +64,10 @@ class Targets:
         embedded = EmbeddedServers(self.workspace.root, os.environ.get("DATABASE_URL"), os.environ.get("VALKEY_URL"))
         self.stack.callback(embedded.stop)
         database_url, valkey_url = embedded.start()
+        self.database_url = database_url
         asyncio.run(apply_migrations(database_url))
+        self.meter = SystemMeter(database_url, valkey_url)
+        self.stack.callback(self.meter.close)
         orders = POPULAR_ORDERS if POPULAR in self.options.scenarios else ORDERS
         seeded = seed(database_url, self.workspace.secret, self.workspace.data, orders)
         print(
@@ -64,10 +82,15 @@ class Targets:
         embedded, database_url, valkey_url, seeded = self.databases()
         embedded.allow_connections(len(wanted) * self.options.workers * POOL_PER_WORKER + SPARE_CONNECTIONS)
         self.start(STOREFRONT, self.storefront(database_url, valkey_url))
+        # cache-coherence's second instance starts when that scenario runs (`second_instance`): its
+        # cache's heartbeats (PostgreSQL transactions) stay out of every other window.
+        self.valkey_url = valkey_url
+        if CACHE_OFF in wanted:
+            self.start(CACHE_OFF, self.storefront(database_url, valkey_url, CACHE_OFF))
         if PGBOUNCER in wanted:
             self.start(PGBOUNCER, self.storefront(self.pgbouncer(database_url), valkey_url, PGBOUNCER, database_url))
             self.start(UNCACHED, self.storefront(database_url, valkey_url, UNCACHED, database_url))
-        for mode, target in (("bare", BARE), ("same-work", SAME_WORK)):
+        for mode, target in (("bare-no-db", BARE_NO_DB), ("bare", BARE), ("same-work", SAME_WORK)):
             if target in wanted:
                 self.start(target, self.ceiling(mode, database_url, valkey_url))
         if FLOOR in wanted:
@@ -77,6 +100,12 @@ class Targets:
         if GUIDES in wanted:
             self.start(GUIDES, self.guides(database_url))
         return seeded
+
+    def second_instance(self) -> Server:
+        """cache-coherence's instance B, started on first use."""
+        if COHERENCE_READS not in self.servers:
+            self.start(COHERENCE_READS, self.storefront(self.database_url, self.valkey_url, COHERENCE_READS))
+        return self.servers[COHERENCE_READS]
 
     def start(self, target: str, server: Server) -> None:
         """Launch `server` as the one that serves `target`."""
@@ -108,11 +137,13 @@ class Targets:
         self, database_url: str, valkey_url: str, target: str = STOREFRONT, direct_url: str | None = None
     ) -> Server:
         """`python -m storefront serve` with production settings and limits out of reach; with
-        `direct_url`, `database_url` is a transaction pooler (DB_PGBOUNCER=transaction)."""
+        `direct_url`, `database_url` is a transaction pooler (DB_PGBOUNCER=transaction); as CACHE_OFF,
+        with READ_CACHE=off."""
         port = free_port()
         pooled = {"DB_PGBOUNCER": "transaction", "MIGRATIONS_DATABASE_URL": direct_url} if direct_url else {}
         env = clean_environment(
             **pooled,
+            READ_CACHE="off" if target == CACHE_OFF else "on",
             ENVIRONMENT="production",
             MAIL_DISABLED="true",
             HOST="127.0.0.1",

@@ -12,6 +12,9 @@ from bench.options import STORM, TRICKLE, parse_args, plan
 from bench.report import (
     ASGI_SAME_WORK,
     BARE,
+    BARE_NO_DB,
+    CACHE_OFF,
+    COHERENCE_READS,
     FLOOR,
     GUIDES,
     PGBOUNCER,
@@ -21,13 +24,11 @@ from bench.report import (
     Row,
     ceiling_shares,
     guides_factor,
-    ladder,
     median_rows,
-    pgbouncer_cost,
-    summary_table,
 )
 from bench.rounds import cpu_per_request
 from bench.scaling import scaling_table
+from bench.tables import ladder, pgbouncer_cost, summary_table
 from bench.wrk import Load, WrkFailed, WrkResult, command, parse_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,9 +131,11 @@ def test_cpu_per_request_is_the_median_of_the_rounds() -> None:
 
 
 def test_plan_runs_references_only_where_they_serve() -> None:
-    assert plan(("item-get", "order-create", "login")) == [
+    assert plan(("item-get", "order-create", "login", "cache-coherence")) == [
         ("item-get", STOREFRONT),
+        ("item-get", CACHE_OFF),
         ("item-get", FLOOR),
+        ("item-get", BARE_NO_DB),
         ("item-get", BARE),
         ("item-get", SAME_WORK),
         ("item-get", ASGI_SAME_WORK),
@@ -142,6 +145,7 @@ def test_plan_runs_references_only_where_they_serve() -> None:
         ("order-create", BARE),
         ("order-create", SAME_WORK),
         ("login", STOREFRONT),
+        ("cache-coherence", COHERENCE_READS),
     ]
     assert [name for name, target in plan(parse_args([]).scenarios) if target == GUIDES] == [
         "item-get",

@@ -18,6 +18,7 @@ from pathlib import Path
 import bench.ceiling as ceiling
 import bench.guides_venv as guides_venv
 import bench.infra as infra
+import bench.replies as replies
 import jwt
 import pytest
 
@@ -72,7 +73,7 @@ def test_ceiling_rejects_forged_and_garbled_tokens() -> None:
 
 def test_ceiling_cursor_is_storefronts() -> None:
     at, id_ = datetime(2026, 11, 23, 6, 0, 1, 123456, tzinfo=UTC), uuid.uuid4()
-    assert ceiling.encode_cursor(at, id_) == encode_cursor(at, id_)
+    assert replies.encode_cursor(at, id_) == encode_cursor(at, id_)
 
 
 def test_ceiling_is_framework_free_and_runs_storefronts_queries() -> None:
@@ -88,13 +89,13 @@ def test_ceiling_is_framework_free_and_runs_storefronts_queries() -> None:
 
 
 def test_ceiling_request_helpers() -> None:
-    assert ceiling.bearer("Bearer abc ") == "abc"
-    assert ceiling.bearer("Basic abc") is None
-    assert ceiling.bearer(None) is None
-    assert ceiling.query_limit("") == 20
-    assert ceiling.query_limit("limit=50&x=1") == 50
-    assert ceiling.query_limit("limit=0") is None
-    assert ceiling.query_limit("limit=abc") is None
+    assert replies.bearer("Bearer abc ") == "abc"
+    assert replies.bearer("Basic abc") is None
+    assert replies.bearer(None) is None
+    assert replies.query_limit("") == 20
+    assert replies.query_limit("limit=50&x=1") == 50
+    assert replies.query_limit("limit=0") is None
+    assert replies.query_limit("limit=abc") is None
 
 
 def test_the_main_venv_never_imports_the_guides_stack() -> None:
