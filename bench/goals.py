@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bench.options import CACHE_SCENARIOS
 from bench.report import (
     BARE,
     GUIDES,
@@ -27,7 +28,6 @@ POPULAR_P99_MS = 10.0  # issue 12: `/items/popular` while orders come in
 # against READ_CACHE=off and against the guides' stack; the whole system's CPU per request no more than
 # the same-work ceiling's; PostgreSQL transactions in at most 1 % of requests; no read of another
 # instance later than 50 ms after a write's answer still showing the old version.
-CACHE_SCENARIOS = ("item-get", "me")
 CACHE_FACTOR = 1.3
 CACHED_GUIDES_FACTOR = 7.0
 CACHED_PG_XACTS = 0.01
@@ -84,7 +84,7 @@ def target_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
 def read_cache_checks(results: dict[str, dict[str, Row]]) -> list[tuple[str, bool]]:
     """The read cache's targets this run can judge, each with whether it holds (information only)."""
     checks: list[tuple[str, bool]] = []
-    for scenario in CACHE_SCENARIOS:
+    for scenario in sorted(CACHE_SCENARIOS):
         rows = results.get(scenario, {})
         cached = rows.get(STOREFRONT)
         if cached is None:

@@ -141,6 +141,7 @@ def test_plan_runs_references_only_where_they_serve() -> None:
         ("item-get", ASGI_SAME_WORK),
         ("item-get", GUIDES),
         ("order-create", STOREFRONT),
+        ("order-create", CACHE_OFF),  # a write waits for its own invalidations: shown beside none
         ("order-create", FLOOR),
         ("order-create", BARE),
         ("order-create", SAME_WORK),
