@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.http import PASSWORD, assert_problem, bearer, login, mark_verified, register
+from tests.support.http import PASSWORD, assert_problem, mark_verified, register, signed_in
 from tests.support.mail import Mailbox, html_of, reset_token, text_of, token_in
 from tests.support.services import Services, serving
 from tests.support.shop import sql
@@ -19,10 +19,6 @@ pytestmark = pytest.mark.anyio
 AUTH = "/api/v1/auth"
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-async def _signed_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    return bearer((await login(client, email))["access_token"])
 
 
 async def test_register_sends_exactly_one_welcome_message_whose_link_verifies_the_email(
@@ -45,7 +41,7 @@ async def test_register_sends_exactly_one_welcome_message_whose_link_verifies_th
     )
 
     assert (await mail_client.post(f"{AUTH}/verify-email", json={"token": token})).status_code == 204
-    me = await mail_client.get(ME, headers=await _signed_in(mail_client, "ada@example.com"))
+    me = await mail_client.get(ME, headers=await signed_in(mail_client, "ada@example.com"))
     assert me.json()["email_verified"] is True
     again = await mail_client.post(f"{AUTH}/verify-email", json={"token": token})
     assert_problem(again, 422, "validation-error")
@@ -98,7 +94,7 @@ async def test_messages_to_an_unverified_address_carry_no_text_the_requester_cho
     on a verification link, a reset link or a change notice to an address not proved yet."""
     name = "Cheap pills at spam.example"
     await register(mail_client, "victim@example.com", full_name=name)
-    headers = await _signed_in(mail_client, "victim@example.com")
+    headers = await signed_in(mail_client, "victim@example.com")
     await reset_token(mail_client, mailbox, "victim@example.com")
     assert (await mail_client.post(f"{AUTH}/verify-email/resend", headers=headers)).status_code == 202
     change = {"email": "other@example.com", "current_password": PASSWORD}
@@ -135,7 +131,7 @@ async def test_an_email_change_unverifies_links_the_new_address_and_tells_the_ol
 ) -> None:
     await register(mail_client, "old@example.com")
     (welcome,) = await mailbox.wait_for(1)
-    headers = await _signed_in(mail_client, "old@example.com")
+    headers = await signed_in(mail_client, "old@example.com")
     assert (await mail_client.post(f"{AUTH}/verify-email", json={"token": token_in(welcome)})).status_code == 204
     old_reset = await reset_token(mail_client, mailbox, "old@example.com")
 
@@ -161,7 +157,7 @@ async def test_a_link_for_a_former_address_does_not_verify_the_new_one(
 ) -> None:
     await register(mail_client, "first@example.com")
     (welcome,) = await mailbox.wait_for(1)
-    headers = await _signed_in(mail_client, "first@example.com")
+    headers = await signed_in(mail_client, "first@example.com")
     # Bypass the service (which retires the old link) to check the last line: the address must match.
     await sql(services.database_url, "UPDATE users SET email = 'second@example.com' WHERE email = 'first@example.com'")
     response = await mail_client.post(f"{AUTH}/verify-email", json={"token": token_in(welcome)})
@@ -172,7 +168,7 @@ async def test_a_link_for_a_former_address_does_not_verify_the_new_one(
 async def test_resend_gives_a_new_link_and_kills_the_old_one(mail_client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     await register(mail_client, "again@example.com")
     (welcome,) = await mailbox.wait_for(1)
-    headers = await _signed_in(mail_client, "again@example.com")
+    headers = await signed_in(mail_client, "again@example.com")
     response = await mail_client.post(f"{AUTH}/verify-email/resend", headers=headers)
     assert response.status_code == 202
     assert "again@example.com" in response.json()["detail"]
@@ -188,6 +184,6 @@ async def test_resend_gives_a_new_link_and_kills_the_old_one(mail_client: httpx.
 async def test_resend_is_limited_per_account(services: Services, mailbox: Mailbox, clean: None) -> None:
     async with serving(services, SMTP_URL=mailbox.url, VERIFY_EMAIL_RATE_LIMIT_PER_HOUR="2") as client:
         await register(client, "limited@example.com")
-        headers = await _signed_in(client, "limited@example.com")
+        headers = await signed_in(client, "limited@example.com")
         codes = [(await client.post(f"{AUTH}/verify-email/resend", headers=headers)).status_code for _ in range(3)]
     assert codes == [202, 202, 429]

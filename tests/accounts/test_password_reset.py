@@ -22,10 +22,6 @@ ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
 
 
-async def _signed_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    return bearer((await login(client, email))["access_token"])
-
-
 async def test_password_reset_answers_the_same_for_unknown_emails_and_sends_nothing(
     mail_client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:

@@ -10,6 +10,7 @@ import signal
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from storefront.catalog import service
@@ -21,6 +22,15 @@ from tests.support.shop import ITEMS, make_item, sql
 
 pytestmark = pytest.mark.anyio
 GET_ITEM = "WHERE id = $1 AND deleted_at IS NULL"
+
+
+async def _held_item(client: httpx.AsyncClient, services: Services) -> tuple[str, dict[str, Any]]:
+    """A new item `Kettle`, read once so the instance holds it: its URL and body."""
+    _, headers = await admin(client, services.database_url)
+    item = await make_item(client, headers, name="Kettle")
+    url = f"{ITEMS}/{item['id']}"
+    await client.get(url)
+    return url, item
 
 
 def item_reads(queries: list[str]) -> int:
@@ -63,10 +73,7 @@ async def test_a_rolled_back_write_invalidates_nothing(
     services: Services, clean: None, executed_queries: list[str]
 ) -> None:
     async with instance(services) as (a, state):
-        _, headers = await admin(a, services.database_url)
-        item = await make_item(a, headers, name="Kettle")
-        url = f"{ITEMS}/{item['id']}"
-        await a.get(url)
+        url, item = await _held_item(a, services)
         epoch = state.cache.epoch
         connection = await asyncpg.connect(services.database_url)
         try:
@@ -118,10 +125,7 @@ async def test_a_killed_channel_costs_speed_never_freshness(
     services: Services, clean: None, executed_queries: list[str]
 ) -> None:
     async with instance(services) as (a, state):
-        _, headers = await admin(a, services.database_url)
-        item = await make_item(a, headers, name="Kettle")
-        url = f"{ITEMS}/{item['id']}"
-        await a.get(url)
+        url, item = await _held_item(a, services)
         pid = await _listen_backend(services.database_url)
         await sql(services.database_url, "SELECT pg_terminate_backend($1)", pid)
         await until(lambda: not state.cache.healthy(), "still healthy after its connection was killed")
@@ -136,10 +140,7 @@ async def test_a_killed_channel_costs_speed_never_freshness(
 
 async def test_a_frozen_channel_is_bypassed_after_its_heartbeat_bound(services: Services, clean: None) -> None:
     async with instance(services) as (a, state):
-        _, headers = await admin(a, services.database_url)
-        item = await make_item(a, headers, name="Kettle")
-        url = f"{ITEMS}/{item['id']}"
-        await a.get(url)
+        url, item = await _held_item(a, services)
         pid = await _listen_backend(services.database_url)
         os.kill(pid, signal.SIGSTOP)  # the backend stops delivering anything, the socket stays open
         try:

@@ -90,3 +90,8 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     assert body["detail"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body  # type: ignore[no-any-return]
+
+
+async def signed_in(client: Any, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Auth headers of a new session of `email`."""
+    return bearer((await login(client, email, password))["access_token"])
