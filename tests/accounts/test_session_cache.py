@@ -84,3 +84,19 @@ async def test_deactivation_and_demotion_on_one_instance_reach_the_other(service
         assert off.status_code == 200, off.text
         await asyncio.sleep(BOUND)
         assert (await b.get(ME, headers=headers)).status_code == 401
+
+
+async def test_deleting_an_account_on_one_instance_refuses_its_tokens_on_the_other(
+    services: Services, clean: None
+) -> None:
+    async with instance(services) as (a, _), instance(services) as (b, _):
+        _, admin_headers = await admin(a, services.database_url)
+        by_admin, by_admin_headers = await _signed_in_on_both(a, b, services.database_url)
+        _, own_headers = await _signed_in_on_both(a, b, services.database_url)
+        gone = await a.delete(f"/api/v1/users/{by_admin['id']}", headers=admin_headers)
+        assert gone.status_code == 204, gone.text
+        own = await a.request("DELETE", ME, json={"current_password": PASSWORD}, headers=own_headers)
+        assert own.status_code == 204, own.text
+        await asyncio.sleep(BOUND)
+        assert (await b.get(ME, headers=by_admin_headers)).status_code == 401
+        assert (await b.get(ME, headers=own_headers)).status_code == 401
