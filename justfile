@@ -80,6 +80,10 @@ mail *args: _venv
 clean-data: _venv
     {{python}} -m storefront clean-data
 
+# A local Prometheus scraping `just serve` with the alert rules loaded, on 127.0.0.1:9090 (needs: apt-get install prometheus)
+observe *args: _venv
+    {{python}} -m tools.observe "$@"
+
 # Load benchmark against the framework-free ceiling (`just bench --quick` for a smoke run)
 bench *args: _venv
     {{python}} -m bench "$@"
