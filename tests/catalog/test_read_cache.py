@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from storefront.catalog import service
-from storefront.platform.invalidations import HEARTBEAT_BOUND, SESSION
+from storefront.platform.invalidations import HEARTBEAT_BOUND, SERVER_SETTINGS
 from tests.support.http import admin
 from tests.support.readcache import BOUND, instance, until
 from tests.support.services import Services
@@ -116,7 +116,9 @@ async def test_a_fill_racing_an_invalidation_never_leaves_a_stale_entry(services
 
 
 async def _listen_backend(dsn: str) -> int:
-    pids = await sql(dsn, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", SESSION["application_name"])
+    pids = await sql(
+        dsn, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", SERVER_SETTINGS["application_name"]
+    )
     assert len(pids) == 1, pids
     return int(pids[0]["pid"])
 

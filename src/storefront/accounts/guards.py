@@ -17,7 +17,7 @@ from storefront.accounts.caller import Caller
 from storefront.accounts.queries import AccountQueries as Q
 from storefront.accounts.schemas import UserOut
 from storefront.accounts.security import decode_access_token
-from storefront.accounts.tokens import DECODED, bearer_token
+from storefront.accounts.tokens import bearer_token, decoded_ids
 from storefront.errors import EmailNotVerified, Forbidden, Unauthenticated
 from storefront.platform.readcache import View
 from storefront.web.state import AppState
@@ -34,11 +34,8 @@ async def authenticated(connection: AnyConnection, _: BaseRouteHandler) -> None:
     if token is None:
         raise Unauthenticated("A bearer access token is required.")
     # Decoded once already by the outer layer (for the rate-limit key), if it ran.
-    decoded: tuple[str, UUID, UUID] | None = connection.scope.get(DECODED)  # type: ignore[assignment]
-    if decoded is not None and decoded[0] == token:
-        user_id, session_id = decoded[1], decoded[2]
-    else:
-        user_id, session_id = decode_access_token(state.settings.auth, token)
+    ids = decoded_ids(connection.scope, token)  # type: ignore[arg-type]
+    user_id, session_id = ids or decode_access_token(state.settings.auth, token)
     connection.scope["user"] = await _caller(state, session_id, user_id)
     connection.scope["user_id"] = str(user_id)  # type: ignore[typeddict-unknown-key]
 

@@ -11,7 +11,7 @@ from litestar.types import HTTPScope
 
 from storefront.accounts.caller import Caller
 from storefront.accounts.guards import SESSION
-from storefront.accounts.tokens import DECODED, bearer_token, verify_access_token
+from storefront.accounts.tokens import bearer_token, decoded_ids, verify_access_token
 from storefront.platform.readcache import ReadCache
 from storefront.web.shortcuts import Answer, Shortcut, json_answer, plain_get
 
@@ -25,10 +25,7 @@ def _ids(scope: dict[str, Any], key: bytes) -> tuple[UUID, UUID] | None:
     token = bearer_token(scope)
     if token is None:
         return None
-    decoded = scope.get(DECODED)
-    if decoded is not None and decoded[0] == token:
-        return decoded[1], decoded[2]
-    return verify_access_token(token, key)
+    return decoded_ids(scope, token) or verify_access_token(token, key)
 
 
 def cached_me(cache: ReadCache, key: bytes) -> Shortcut:

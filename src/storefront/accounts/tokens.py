@@ -89,6 +89,14 @@ def bearer_token(scope: dict[str, Any]) -> str | None:
     return None
 
 
+def decoded_ids(scope: dict[str, Any], token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(user id, session id) of `token` if the outer layer already verified it for this request."""
+    decoded = scope.get(DECODED)
+    if decoded is not None and decoded[0] == token:
+        return decoded[1], decoded[2]
+    return None
+
+
 def bearer_identity(key: bytes) -> Callable[[dict[str, Any]], str | None]:
     """`identify(scope)` for the outer layer: the user id of a valid bearer token, else None; the
     decoded token is left in the scope, so the auth guard does not decode it again."""

@@ -30,7 +30,7 @@ CHANNEL = "storefront_cache"  # what the triggers of migration 0006 publish on
 HEARTBEAT_SECONDS = 0.25
 HEARTBEAT_BOUND = 1.0  # silent longer than this: the cache is bypassed
 RECONNECT_MAX = 5.0
-SESSION = {"application_name": "storefront-read-cache"}  # how an operator finds it in pg_stat_activity
+SERVER_SETTINGS = {"application_name": "storefront-read-cache"}  # how an operator finds it in pg_stat_activity
 
 
 class Invalidations:
@@ -52,7 +52,7 @@ class Invalidations:
         backoff = 0.25
         while True:
             try:
-                conn = await asyncpg.connect(self.dsn, timeout=self.timeout, server_settings=SESSION)
+                conn = await asyncpg.connect(self.dsn, timeout=self.timeout, server_settings=SERVER_SETTINGS)
             except Exception as exc:
                 log.warning("read-cache channel unavailable: reads go to the database", extra={"error": repr(exc)})
             else:

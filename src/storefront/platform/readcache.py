@@ -85,22 +85,21 @@ class ReadCache:
         if now >= self.healthy_until:
             view.bypass.inc()
             return None
-        entry = self._entries.get(key)
-        if entry is None or entry.expires <= now:
-            view.miss.inc()
-            return None
-        self._entries.move_to_end(key)
-        view.hit.inc()
-        return entry.value
+        return self._hit(view, key, now, view.miss)
 
     def peek(self, view: View, key: str) -> Any:
         """The value under `key` if the cache holds it (a hit is counted), else None uncounted: for a
         shortcut that hands a miss on to the full path, which counts it there."""
-        if not self.enabled:
-            return None
         now = time.monotonic()
-        entry = self._entries.get(key) if now < self.healthy_until else None
+        if not self.enabled or now >= self.healthy_until:
+            return None
+        return self._hit(view, key, now, None)
+
+    def _hit(self, view: View, key: str, now: float, miss: Counter | None) -> Any:
+        entry = self._entries.get(key)
         if entry is None or entry.expires <= now:
+            if miss is not None:
+                miss.inc()
             return None
         self._entries.move_to_end(key)
         view.hit.inc()
