@@ -33,8 +33,9 @@ class StartFailed(RuntimeError):
 
 
 def clean_environment(**values: str) -> dict[str, str]:
-    """This process's environment without the service's own variables, plus `values`."""
-    env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    """This process's environment without the service's own variables (OpenTelemetry's standard ones
+    included), plus `values`."""
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("OTEL_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["PYTHONUNBUFFERED"] = "1"
     return {**env, **values}

@@ -16,6 +16,8 @@ from bench.report import (
     COHERENCE_READS,
     FLOOR,
     GUIDES,
+    OTEL_ALL,
+    OTEL_RATIO,
     PGBOUNCER,
     SAME_WORK,
     STOREFRONT,
@@ -40,6 +42,7 @@ CEILING_SCENARIOS = frozenset({"item-get", "item-list", "me", "order-create"})
 ASGI_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 GUIDES_SCENARIOS = frozenset({"item-get", "item-list", "me"})
 PGBOUNCER_SCENARIOS = CEILING_SCENARIOS
+OTEL_SCENARIOS = CEILING_SCENARIOS
 # What the read cache serves: Storefront runs beside itself with READ_CACHE=off, and the no-database
 # ceiling beside the others.
 CACHE_SCENARIOS = frozenset({"item-get", "me"})
@@ -82,6 +85,7 @@ class Options:
     pgbouncer: bool = False
     instances: int = 0
     profile: bool = False
+    otel: bool = False
 
     @property
     def storm_connections(self) -> int:
@@ -120,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         "connection, in item-get, item-list, me and order-create (needs: apt-get install pgbouncer)",
     )
     parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="instead of the references: Storefront with OpenTelemetry tracing on (every request sampled, and "
+        "1 %% by parent-based ratio) exporting to a local OTLP sink, beside itself with tracing off, in "
+        "item-get, item-list, me and order-create",
+    )
+    parser.add_argument(
         "--instances",
         type=int,
         default=0,
@@ -143,9 +154,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     duration = args.duration or (3.0 if args.quick else 10.0)
     if duration <= 0 or min(args.connections, args.workers, args.threads, args.rounds) < 1 or args.instances < 0:
         parser.error("--duration, --connections, --workers, --threads, --rounds and --instances must be positive")
+    if sum(map(bool, (args.instances, args.pgbouncer, args.otel))) > 1:
+        parser.error("--instances, --pgbouncer and --otel are separate benches: choose one")
     if args.instances and not set(args.scenario or ["item-get"]) <= CEILING_SCENARIOS:
         parser.error(f"--instances measures {', '.join(sorted(CEILING_SCENARIOS))}")
-    default = ["item-get"] if args.instances else SCENARIOS
+    default = ["item-get"] if args.instances else sorted(OTEL_SCENARIOS) if args.otel else SCENARIOS
     chosen = set(args.scenario or default)
     return Options(
         quick=args.quick,
@@ -161,19 +174,24 @@ def parse_args(argv: list[str] | None = None) -> Options:
         pgbouncer=args.pgbouncer,
         instances=args.instances,
         profile=args.profile,
+        otel=args.otel,
     )
 
 
-def plan(scenarios: tuple[str, ...], pgbouncer: bool = False) -> list[tuple[str, str]]:
+def plan(scenarios: tuple[str, ...], pgbouncer: bool = False, otel: bool = False) -> list[tuple[str, str]]:
     """(scenario, target) pairs in run order: Storefront first, then itself without its read cache and
     the references that serve the scenario; with `pgbouncer`, Storefront alone, direct, through
-    PgBouncer and direct without a statement cache; cache-coherence, its second instance."""
+    PgBouncer and direct without a statement cache; with `otel`, Storefront with tracing off, on for
+    every request and on for 1 %; cache-coherence, its second instance."""
     runs = []
     for scenario in scenarios:
         if scenario == COHERENCE:  # `storefront` takes the writes, a second instance the reads
             runs.append((scenario, COHERENCE_READS))
             continue
         runs.append((scenario, STOREFRONT))
+        if otel:
+            runs += [(scenario, OTEL_ALL), (scenario, OTEL_RATIO)] if scenario in OTEL_SCENARIOS else []
+            continue
         if pgbouncer:
             runs += [(scenario, PGBOUNCER), (scenario, UNCACHED)] if scenario in PGBOUNCER_SCENARIOS else []
             continue

@@ -23,6 +23,10 @@ PGBOUNCER = "storefront-pgbouncer"  # Storefront through PgBouncer in transactio
 # Storefront connected directly with DB_PGBOUNCER=transaction's pool (no statement cache): splits
 # PgBouncer's cost into asyncpg's extra round trip per query and the pooler's hop.
 UNCACHED = "storefront-uncached"
+# Storefront exporting traces (`--otel`) to a local OTLP sink: every request sampled, or 1 % of them
+# (parent-based ratio); `storefront` is the same server with tracing off.
+OTEL_ALL = "storefront-otel-100"
+OTEL_RATIO = "storefront-otel-1"
 # Storefront with READ_CACHE=off (otherwise identical): what its per-worker read cache buys.
 CACHE_OFF = "storefront-read-cache-off"
 # cache-coherence: reads on a second instance (B) while `storefront` (A) takes the writes.

@@ -16,7 +16,7 @@ from bench.workspace import Workspace
 
 
 class Bench:
-    """Storefront beside its references (or, with `--pgbouncer`, its PgBouncer variants)."""
+    """Storefront beside its references (or, with `--pgbouncer` or `--otel`, its own variants)."""
 
     def __init__(self, options: Options, stack: contextlib.ExitStack) -> None:
         self.options = options
@@ -32,7 +32,7 @@ class Bench:
 
     def plan(self) -> list[tuple[str, str]]:
         """This run's (scenario, target) pairs."""
-        return plan(self.options.scenarios, self.options.pgbouncer)
+        return plan(self.options.scenarios, self.options.pgbouncer, self.options.otel)
 
     def prepare(self) -> dict[str, Any]:
         """Databases up, migrated and seeded; every planned target's server started and ready. Returns

@@ -11,6 +11,8 @@ from bench.report import (
     CACHE_OFF,
     FLOOR,
     LADDER,
+    OTEL_ALL,
+    OTEL_RATIO,
     PGBOUNCER,
     SAME_WORK,
     STOREFRONT,
@@ -74,7 +76,14 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
             ]
         )
     coherence = [row.coherence.line() for row in rows.values() if row.coherence is not None]
-    notes = [ladder(rows), ladder(rows, SYSTEM_CPU), read_cache_gain(rows), pgbouncer_cost(rows), *coherence]
+    notes = [
+        ladder(rows),
+        ladder(rows, SYSTEM_CPU),
+        read_cache_gain(rows),
+        pgbouncer_cost(rows),
+        tracing_cost(rows),
+        *coherence,
+    ]
     notes = [note for note in notes if note]
     return f"{scenario}\n" + table(header, lines) + "".join(f"\n{note}" for note in notes)
 
@@ -97,6 +106,23 @@ def pgbouncer_cost(rows: dict[str, Row]) -> str | None:
     if pooled.pooler_cpu_us is not None:
         line += f", plus PgBouncer's own {pooled.pooler_cpu_us:.0f} µs/req"
     return line
+
+
+def tracing_cost(rows: dict[str, Row]) -> str | None:
+    """What tracing costs (`--otel`): the workers' CPU per request with tracing off, on for every
+    request and on for 1 %, and each one's req/s against tracing off (the median of the per-round
+    ratios)."""
+    off = rows.get(STOREFRONT)
+    if off is None or not off.cpu_us or OTEL_ALL not in rows:
+        return None
+    parts = [f"off {off.cpu_us:.0f}"]
+    for target, label in ((OTEL_ALL, "100 %"), (OTEL_RATIO, "1 %")):
+        row, ratio = rows.get(target), rps_ratio(rows, target, STOREFRONT)
+        if row is not None and row.cpu_us and ratio is not None:
+            parts.append(
+                f"{label} {row.cpu_us:.0f} ({100 * (row.cpu_us / off.cpu_us - 1):+.0f} %, req/s {100 * ratio:.0f} %)"
+            )
+    return "tracing, workers' CPU µs/req: " + ", ".join(parts)
 
 
 def ladder(rows: dict[str, Row], figure: tuple[str, str] = WORKERS_CPU) -> str | None:

@@ -23,6 +23,7 @@ from bench.infra import (
     uvicorn_workers,
 )
 from bench.options import NO_LIMIT, POOL_PER_WORKER, POPULAR, SPARE_CONNECTIONS, Options
+from bench.otlp_sink import OtlpSink
 from bench.report import (
     ASGI_SAME_WORK,
     BARE,
@@ -31,6 +32,8 @@ from bench.report import (
     COHERENCE_READS,
     FLOOR,
     GUIDES,
+    OTEL_ALL,
+    OTEL_RATIO,
     PGBOUNCER,
     SAME_WORK,
     STOREFRONT,
@@ -87,6 +90,8 @@ class Targets:
         self.valkey_url = valkey_url
         if CACHE_OFF in wanted:
             self.start(CACHE_OFF, self.storefront(database_url, valkey_url, CACHE_OFF))
+        if OTEL_ALL in wanted:
+            self.start_traced(database_url, valkey_url)
         if PGBOUNCER in wanted:
             self.start(PGBOUNCER, self.storefront(self.pgbouncer(database_url), valkey_url, PGBOUNCER, database_url))
             self.start(UNCACHED, self.storefront(database_url, valkey_url, UNCACHED, database_url))
@@ -100,6 +105,19 @@ class Targets:
         if GUIDES in wanted:
             self.start(GUIDES, self.guides(database_url))
         return seeded
+
+    def start_traced(self, database_url: str, valkey_url: str) -> None:
+        """`--otel`: a local OTLP sink, and Storefront exporting to it with every request sampled
+        (OTEL_ALL) and 1 % of them (OTEL_RATIO, by parent-based ratio: a new trace is sampled at 1 %)."""
+        self.otlp = OtlpSink()
+        self.stack.callback(self.otlp.stop)
+        for target, ratio in ((OTEL_ALL, "1.0"), (OTEL_RATIO, "0.01")):
+            tracing = {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp.url,
+                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": ratio,
+            }
+            self.start(target, self.storefront(database_url, valkey_url, target, **tracing))
 
     def second_instance(self) -> Server:
         """cache-coherence's instance B, started on first use."""
@@ -134,11 +152,16 @@ class Targets:
         return process_cpu_seconds(self.pooler.child.pid)
 
     def storefront(
-        self, database_url: str, valkey_url: str, target: str = STOREFRONT, direct_url: str | None = None
+        self,
+        database_url: str,
+        valkey_url: str,
+        target: str = STOREFRONT,
+        direct_url: str | None = None,
+        **extra: str,
     ) -> Server:
         """`python -m storefront serve` with production settings and limits out of reach; with
         `direct_url`, `database_url` is a transaction pooler (DB_PGBOUNCER=transaction); as CACHE_OFF,
-        with READ_CACHE=off."""
+        with READ_CACHE=off; `extra` variables on top."""
         port = free_port()
         pooled = {"DB_PGBOUNCER": "transaction", "MIGRATIONS_DATABASE_URL": direct_url} if direct_url else {}
         env = clean_environment(
@@ -156,6 +179,7 @@ class Targets:
             RATE_LIMIT_PER_MINUTE=NO_LIMIT,
             LOGIN_RATE_LIMIT_PER_MINUTE=NO_LIMIT,
             REGISTER_RATE_LIMIT_PER_HOUR=NO_LIMIT,
+            **extra,
         )
         command = [sys.executable, "-m", "storefront", "serve"]
         return Server(target, command, env, port, self.workspace.log(target), cwd=self.workspace.root)

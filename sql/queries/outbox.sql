@@ -22,7 +22,7 @@ SET attempts = o.attempts + 1,
     due_at = now() + make_interval(secs => $2)
 FROM due
 WHERE o.id = due.id
-RETURNING o.id, o.kind, o.recipient, o.payload, o.attempts, o.created_at;
+RETURNING o.id, o.kind, o.recipient, o.payload, o.attempts, o.created_at, o.trace_parent;
 
 -- name: mark_sent
 UPDATE outbox

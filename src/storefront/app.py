@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -27,6 +28,7 @@ from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
 from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import PURGE_FIRST_DELAY, PURGE_INTERVAL
 from storefront.orders.idempotency import purge_expired as purge_expired_keys
+from storefront.platform import tracing
 from storefront.platform.db import Database
 from storefront.platform.heap import freeze_startup_objects
 from storefront.platform.invalidations import RECONNECT_MAX, Invalidations
@@ -46,6 +48,10 @@ from storefront.web.openapi import docs_assets, finish_openapi, openapi_config
 from storefront.web.problems import problem_response
 from storefront.web.shortcuts import first_of
 from storefront.web.state import AppState, constant
+from storefront.web.tracing import TracedEdge, skip_litestar_opentelemetry
+
+if TYPE_CHECKING:
+    from storefront.platform.telemetry import Telemetry
 
 log = logging.getLogger("storefront")
 CORS_ALLOW_HEADERS = [
@@ -64,6 +70,7 @@ CORS_EXPOSE_HEADERS = [
     "RateLimit-Policy",
     "X-Request-ID",
     "Idempotent-Replayed",
+    "traceresponse",
 ]
 
 
@@ -148,12 +155,14 @@ def background_loops(state: AppState) -> list[Loop]:
     return schedule if delivery is None else [*schedule, *delivery.loops()]
 
 
-def lifespan(state: AppState) -> Any:
-    """Open the pool, run the background tasks, and close everything when the worker stops."""
+def lifespan(state: AppState, telemetry: Telemetry | None) -> Any:
+    """Open the pool, start tracing (when on) and the background tasks, and close everything when
+    the worker stops, the spans still queued sent last."""
 
     @asynccontextmanager
     async def run(_: Litestar) -> AsyncIterator[None]:
         await state.db.open()
+        tracing.active = telemetry
         state.loops.start(background_loops(state))
         freeze_startup_objects()
         try:
@@ -162,6 +171,9 @@ def lifespan(state: AppState) -> Any:
             await state.loops.stop()
             await state.valkey.close()
             await state.db.close()
+            if telemetry is not None:
+                tracing.active = None
+                telemetry.shutdown()
 
     return run
 
@@ -193,12 +205,14 @@ def create_app(settings: Settings | None = None) -> Edge:
     configure_logging(settings.log_level)
     bound_queues(settings.auth.password_hash_queue)
     state = build_state(settings)
+    telemetry = tracing.tracer_for(settings.tracing)
+    skip_litestar_opentelemetry()
     docs: list[ControllerRouterHandler] = [redoc, openapi_json, docs_assets()] if settings.docs_enabled else []
     metrics: list[ControllerRouterHandler] = [MetricsController] if settings.metrics_enabled else []
     app = Litestar(
         route_handlers=[liveness, readiness, *metrics, *docs, api_router()],
         dependencies=dependencies(state),
-        lifespan=[lifespan(state)],
+        lifespan=[lifespan(state, telemetry)],
         on_startup=[finish_openapi] if settings.docs_enabled else [],
         state=state.as_litestar_state(),
         exception_handlers={Exception: problem_response},
@@ -212,8 +226,10 @@ def create_app(settings: Settings | None = None) -> Edge:
         debug=False,
     )
     identify = bearer_identity(settings.auth.secret_key.encode())
+    # With tracing off the edge is the plain one: no span layer in the request path.
+    edge: Callable[..., Edge] = Edge if telemetry is None else partial(TracedEdge, telemetry=telemetry)
     if state.invalidations is None:
-        return Edge(app, settings, state.limiter, identify)
+        return edge(app, settings, state.limiter, identify)
     secret = settings.auth.secret_key.encode()
     shortcut = first_of([cached_item(state.cache), cached_me(state.cache, secret)])
-    return Edge(app, settings, state.limiter, identify, state.invalidations.settle, shortcut)
+    return edge(app, settings, state.limiter, identify, state.invalidations.settle, shortcut)

@@ -82,7 +82,7 @@ async def test_a_right_password_gives_its_check_back(services: Services, clean: 
 async def _held(lane: security.Lane) -> AsyncIterator[None]:
     """Every thread and queue place of `lane` taken by jobs that wait until the block ends."""
     release = threading.Event()
-    jobs = [asyncio.create_task(lane.run(release.wait)) for _ in range(lane.threads + lane.queue)]
+    jobs = [asyncio.create_task(lane.run("held", release.wait)) for _ in range(lane.threads + lane.queue)]
     await asyncio.sleep(0.05)
     try:
         yield

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from storefront.accounts.tokens import ALGORITHM, AUDIENCE, ISSUER, verify_access_token
 from storefront.errors import ServiceUnavailable, Unauthenticated
+from storefront.platform import tracing
 from storefront.platform.settings import AuthSettings
 
 T = TypeVar("T")
@@ -54,8 +55,9 @@ class Lane:
             threads, thread_name_prefix=name, initializer=_lower_priority, initargs=(niceness,)
         )
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the lane, or ServiceUnavailable when `threads + queue` jobs are held."""
+    async def run(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in the lane, or ServiceUnavailable when `threads + queue` jobs are held; in a
+        span named `what` when tracing is on (from the job's submission to its result)."""
         with self._lock:
             if self.held >= self.threads + self.queue:
                 raise ServiceUnavailable(BUSY)
@@ -66,7 +68,8 @@ class Lane:
             self._release(None)
             raise
         job.add_done_callback(self._release)
-        return await asyncio.wrap_future(job)
+        with tracing.internal(what):
+            return await asyncio.wrap_future(job)
 
     def _release(self, _: object) -> None:
         with self._lock:
@@ -87,7 +90,7 @@ def bound_queues(queue: int) -> None:
 
 async def hash_password(password: str) -> str:
     """An argon2id hash of `password`, computed in the bounded pool (account lane); 503 when full."""
-    return await ACCOUNT.run(_hasher.hash, password)
+    return await ACCOUNT.run("argon2 hash", _hasher.hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -112,7 +115,7 @@ def _verify_any(password_hash: str | None, password: str) -> bool:
 
 async def verify_password(password_hash: str | None, password: str, lane: Lane = ACCOUNT) -> bool:
     """Check `password` in `lane` of the bounded pool (SIGN_IN for logins); 503 when it is full."""
-    return await lane.run(_verify_any, password_hash, password)
+    return await lane.run("argon2 verify", _verify_any, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -63,6 +63,10 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto $scheme;
+            # Storefront continues the trace context of a trusted proxy only: a client's must not
+            # pass through this one as if it were ours (it would choose what is sampled).
+            proxy_set_header traceparent "";
+            proxy_set_header tracestate "";
             proxy_bind {UPSTREAM_SOURCE};
             proxy_connect_timeout 2s;
             proxy_read_timeout 60s;

@@ -14,7 +14,9 @@ import asyncpg
 from prometheus_client import Counter
 
 from storefront.errors import ServiceUnavailable
+from storefront.platform import tracing
 from storefront.platform.settings import Settings
+from storefront.platform.sql import Queries, Value
 
 T = TypeVar("T")
 log = logging.getLogger("storefront.db")
@@ -172,6 +174,12 @@ def _terminate(conn: Any) -> None:
         conn.terminate()
 
 
+class TracingQueries(Queries, file="tracing"):
+    """What a write transaction runs while tracing is on."""
+
+    carry_trace: Value[str]
+
+
 class Database:
     """One pool per worker; reads use a plain pooled connection, writes a transaction.
 
@@ -212,8 +220,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection inside a transaction that commits on success and rolls back on error."""
+        """A pooled connection inside a transaction that commits on success and rolls back on error.
+        In a sampled trace, mail the transaction queues carries the trace (sql/queries/tracing.sql)."""
         async with self.acquire() as connection, connection.transaction():
+            if (parent := tracing.traceparent()) is not None:
+                await TracingQueries.carry_trace(connection, parent)
             yield connection
 
     def stats(self) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""JSON logs on stdout: one object per line, with the request id when there is one."""
+"""JSON logs on stdout: one object per line, with the request id (and the trace) when there is one."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from storefront.platform import tracing
+
 _encoder = msgspec.json.Encoder()
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -21,7 +23,8 @@ def log_timestamp(seconds: float) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON object: ts, level, logger, msg, extra fields, traceback."""
+    """Render a record as one JSON object: ts, level, logger, msg, extra fields, traceback, and
+    inside a traced request or job its `trace_id` and `span_id`."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -33,6 +36,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD:
                 entry[key] = value
+        entry.update(tracing.log_ids())
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return _encoder.encode(entry).decode()

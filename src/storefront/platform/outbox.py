@@ -27,6 +27,7 @@ import asyncpg
 import msgspec
 from prometheus_client import Counter, Gauge
 
+from storefront.platform import tracing
 from storefront.platform.db import Database, purge_in_batches
 from storefront.platform.jobs import Beat, Loop, no_beat, raise_if_cancelled
 from storefront.platform.listener import Listener
@@ -42,6 +43,7 @@ PURGE_BATCH = 10_000
 POLL_SECONDS = 5.0  # in case a notification was missed
 CLAIM_BATCH = 10
 RETRY_DELAY_CAP = 3600.0
+SMTP_SPAN = {"network.protocol.name": "smtp"}
 
 SENT = Counter("storefront_mail_sent_total", "Messages the SMTP relay accepted", ["kind"])
 FAILED = Counter("storefront_mail_failed_total", "Messages given up on (refused, or out of attempts)", ["kind"])
@@ -92,6 +94,7 @@ class OutboxMessage(msgspec.Struct, frozen=True):
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    trace_parent: str | None = None  # the trace of the request that queued it, when it was sampled
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> OutboxMessage:
@@ -103,6 +106,7 @@ class OutboxMessage(msgspec.Struct, frozen=True):
             payload=msgspec.json.decode(row["payload"]),
             attempts=row["attempts"],
             created_at=row["created_at"],
+            trace_parent=row["trace_parent"],
         )
 
 
@@ -203,18 +207,26 @@ class Delivery:
         deadline = time.monotonic() + self.lease_seconds - 2 * self.timeout
         pending = list(messages)
         try:
-            async with self.transport.session() as send:
-                while pending:
-                    if time.monotonic() > deadline:
-                        for message in pending:  # their lease would run out mid-send: due again now
-                            await self.db_execute(Q.retry_later, message.id, 0.0, "lease ran out before its turn")
-                        return True
-                    await self._send_one(send, pending.pop(0))
+            with tracing.client("smtp session", SMTP_SPAN):
+                return await self._send_on_session(pending, deadline)
         except SendError as exc:  # no session: every message not yet tried waits for a retry
             log.warning("mail relay unavailable", extra={"error": str(exc), "messages": len(pending)})
             for message in pending:
                 await self._retry_or_fail(message, str(exc))
             return False
+
+    async def _send_on_session(self, pending: list[OutboxMessage], deadline: float) -> bool:
+        """Send `pending` (emptied as it goes) on one session until done or past `deadline`."""
+        async with self.transport.session() as send:
+            while pending:
+                if time.monotonic() > deadline:
+                    for message in pending:  # their lease would run out mid-send: due again now
+                        await self.db_execute(Q.retry_later, message.id, 0.0, "lease ran out before its turn")
+                    return True
+                message = pending.pop(0)
+                # The delivery continues the trace of the request that queued the message.
+                with tracing.continued(f"deliver {message.kind}", message.trace_parent, SMTP_SPAN):
+                    await self._send_one(send, message)
         return True
 
     async def _send_one(self, send: Sender, message: OutboxMessage) -> None:

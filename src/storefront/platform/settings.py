@@ -54,6 +54,12 @@ PublicUrl = Annotated[
     str,
     Meta(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="an http:// or https:// URL without query"),
 ]
+OtlpUrl = Annotated[
+    str,
+    Meta(
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="an http:// or https:// URL (a collector's OTLP/HTTP)"
+    ),
+]
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE = "secret_key"
@@ -133,6 +139,15 @@ class MailSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         return Address(display_name=name, username=username, domain=domain)
 
 
+class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """OpenTelemetry traces (storefront/platform/tracing.py), off unless OTEL_EXPORTER_OTLP_ENDPOINT
+    names a collector; the SDK reads the other standard OTEL_* variables (sampler, headers, resource
+    attributes, batching) from the process environment."""
+
+    otel_exporter_otlp_endpoint: OtlpUrl | None = None
+    otel_service_name: Annotated[str, Meta(min_length=1, max_length=255)] = "storefront"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Every setting of the service, grouped; built once by `load_settings`."""
 
@@ -159,6 +174,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     server: ServerSettings = ServerSettings()
     cache: CacheSettings = CacheSettings()
     mail: MailSettings = MailSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @property
     def is_production(self) -> bool:

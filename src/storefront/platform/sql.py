@@ -17,17 +17,21 @@ request in a transaction and a tool can count queries.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVarTuple, get_args, get_origin, get_type_hints
 
 import asyncpg
 
+from storefront.platform import tracing
 from storefront.platform.project import SQL_DIR
 
 Ts = TypeVarTuple("Ts")
 QUERIES_DIR = SQL_DIR / "queries"
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
 _PARAMETER = re.compile(r"\$(\d+)")
+# A query's span carries its `-- name:` and the system, never its SQL text or parameter values.
+SPAN_ATTRIBUTES = {"db.system.name": "postgresql"}
 
 
 class QueryFileError(RuntimeError):
@@ -57,6 +61,15 @@ class Query(Generic[*Ts]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
+    async def _run(self, call: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Any:
+        """`call(sql, *args)` (a connection's fetch, fetchrow, …), in a span named by the query's
+        `-- name:` when tracing is on."""
+        spans = tracing.active
+        if spans is None:
+            return await call(self.sql, *args)
+        with spans.client(self.name, SPAN_ATTRIBUTES):
+            return await call(self.sql, *args)
+
 
 class Rows(Query[*Ts]):
     """Every row the statement returns."""
@@ -64,7 +77,7 @@ class Rows(Query[*Ts]):
     __slots__ = ()
 
     async def __call__(self, conn: asyncpg.Connection, *args: *Ts) -> list[asyncpg.Record]:
-        return await conn.fetch(self.sql, *args)  # type: ignore[no-any-return]
+        return await self._run(conn.fetch, args)  # type: ignore[no-any-return]
 
 
 class Row(Query[*Ts]):
@@ -73,7 +86,7 @@ class Row(Query[*Ts]):
     __slots__ = ()
 
     async def __call__(self, conn: asyncpg.Connection, *args: *Ts) -> asyncpg.Record:
-        row = await conn.fetchrow(self.sql, *args)
+        row = await self._run(conn.fetchrow, args)
         if row is None:
             raise LookupError(f"query {self.name} returned no row")
         return row
@@ -85,7 +98,7 @@ class MaybeRow(Query[*Ts]):
     __slots__ = ()
 
     async def __call__(self, conn: asyncpg.Connection, *args: *Ts) -> asyncpg.Record | None:
-        return await conn.fetchrow(self.sql, *args)
+        return await self._run(conn.fetchrow, args)  # type: ignore[no-any-return]
 
 
 class Value(Query[*Ts]):
@@ -94,7 +107,7 @@ class Value(Query[*Ts]):
     __slots__ = ()
 
     async def __call__(self, conn: asyncpg.Connection, *args: *Ts) -> Any:
-        return await conn.fetchval(self.sql, *args)
+        return await self._run(conn.fetchval, args)
 
 
 class Execute(Query[*Ts]):
@@ -103,7 +116,7 @@ class Execute(Query[*Ts]):
     __slots__ = ()
 
     async def __call__(self, conn: asyncpg.Connection, *args: *Ts) -> str:
-        return await conn.execute(self.sql, *args)  # type: ignore[no-any-return]
+        return await self._run(conn.execute, args)  # type: ignore[no-any-return]
 
 
 def _is_query(hint: Any) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 from valkey.exceptions import NoScriptError, ResponseError, ValkeyError
 
+from storefront.platform import tracing
 from storefront.platform.logging import LogThrottle
 from storefront.platform.resp import PipelinedValkey
 
@@ -22,6 +23,7 @@ CONNECT_TIMEOUT = 0.25
 COOL_DOWN = 1.0
 LOG_INTERVAL = 30.0
 log = logging.getLogger("storefront.valkey")
+SPAN_ATTRIBUTES = {"db.system.name": "valkey"}  # a command's span: its name, never its keys or values
 FAILURES = Counter("storefront_valkey_failures_total", "Valkey calls that failed or timed out")
 
 
@@ -63,7 +65,11 @@ class ValkeyClient:
         breaker is open or when the command fails (NoScriptError passes through)."""
         if time.monotonic() < self._down_until:
             raise ValkeyUnavailable
-        return await self._call(self.connection.execute(*args))
+        spans = tracing.active
+        if spans is None:
+            return await self._call(self.connection.execute(*args))
+        with spans.client(args[0], SPAN_ATTRIBUTES):
+            return await self._call(self.connection.execute(*args))
 
     def _trip(self, exc: BaseException) -> None:
         self._down_until = time.monotonic() + COOL_DOWN

@@ -10,6 +10,7 @@ import msgspec
 from litestar.types import HTTPScope
 from prometheus_client import Histogram
 
+from storefront.platform import tracing
 from storefront.platform.logging import LineWriter, log_timestamp
 from storefront.platform.settings import Settings
 from storefront.web.client_ip import client_ip
@@ -27,8 +28,9 @@ _lines = LineWriter()
 _encoder = msgspec.json.Encoder()
 
 
-class AccessLine(msgspec.Struct):
-    """One access-log line: the same keys as every other JSON log line, plus the request's facts."""
+class AccessLine(msgspec.Struct, omit_defaults=True):
+    """One access-log line: the same keys as every other JSON log line, plus the request's facts,
+    and its trace when tracing is on (the keys are left out otherwise)."""
 
     ts: str
     request_id: str
@@ -39,9 +41,11 @@ class AccessLine(msgspec.Struct):
     duration_ms: float
     user_id: str | None
     client: str
-    level: str = "INFO"
-    logger: str = "storefront.access"
-    msg: str = "request"
+    level: str
+    logger: str
+    msg: str
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 class Recorder:
@@ -81,5 +85,9 @@ class Recorder:
             # The auth guard's key: Litestar's TypedDict of the scope names only Litestar's own.
             user_id=scope.get("user_id"),  # type: ignore[arg-type]
             client=client_ip(scope, self.trusted),
+            level="INFO",
+            logger="storefront.access",
+            msg="request",
+            **tracing.log_ids(),
         )
         _lines.write(_encoder.encode(line))
