@@ -25,6 +25,14 @@ test *args: _venv
 contract *args: _venv
     {{python}} -m tools.contract "$@"
 
+# Write openapi.json, the API contract: the document GET /openapi.json serves (`just test` fails when they differ)
+openapi: _venv
+    {{python}} -m tools.openapi
+
+# Fail on a breaking change to openapi.json that CHANGELOG.md does not acknowledge (since BASE: default its last change)
+openapi-check base="": _venv
+    {{python}} -m tools.openapi.check "$@"
+
 # Build the container image storefront:latest: docker if its daemon answers, else podman (set up if missing)
 image: _venv
     {{python}} -m tools.image build
