@@ -35,8 +35,8 @@ image-test: _venv
 
 # Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
-    {{python}} -m ruff check src tests tools bench
-    {{python}} -m ruff format --check src tests tools bench
+    {{python}} -m ruff check src tests tools bench docs/hooks
+    {{python}} -m ruff format --check src tests tools bench docs/hooks
     PYTHONPATH="$PYTHONPATH:{{justfile_directory()}}" .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
@@ -49,8 +49,8 @@ validate-deploy versions="1.35.0 1.37.0": _venv
 
 # Format Python sources in place
 fmt: _venv
-    {{python}} -m ruff format src tests tools bench
-    {{python}} -m ruff check --fix src tests tools bench
+    {{python}} -m ruff format src tests tools bench docs/hooks
+    {{python}} -m ruff check --fix src tests tools bench docs/hooks
 
 # Type-check the package (mypy, strict)
 typecheck: _venv
@@ -83,6 +83,15 @@ clean-data: _venv
 # A local Prometheus scraping `just serve` with the alert rules loaded, on 127.0.0.1:9090 (needs: apt-get install prometheus)
 observe *args: _venv
     {{python}} -m tools.observe "$@"
+
+# The documentation site (docs/, mkdocs-material) with live reload on 127.0.0.1:8001 (extra args go to `mkdocs serve`)
+docs *args: _venv
+    NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs serve "$@"
+
+# Build the documentation site into site/, strict: a broken link or anchor, or an undocumented setting, fails
+docs-build *args: _venv
+    cd docs/assets/mermaid && sha256sum --quiet --check SHA256SUMS
+    NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --clean "$@"
 
 # Load benchmark against the framework-free ceiling (`just bench --quick` for a smoke run)
 bench *args: _venv
