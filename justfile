@@ -43,8 +43,8 @@ image-test: _venv
 
 # Lint Python (ruff), the layer contracts (import-linter) and the Containerfile (hadolint)
 lint: _venv
-    {{python}} -m ruff check src tests tools bench
-    {{python}} -m ruff format --check src tests tools bench
+    {{python}} -m ruff check src tests tools bench docs/hooks
+    {{python}} -m ruff format --check src tests tools bench docs/hooks
     PYTHONPATH="$PYTHONPATH:{{justfile_directory()}}" .venv/bin/lint-imports --no-cache --no-logo
     .venv/bin/hadolint Containerfile
 
@@ -57,8 +57,8 @@ validate-deploy versions="1.35.0 1.37.0": _venv
 
 # Format Python sources in place
 fmt: _venv
-    {{python}} -m ruff format src tests tools bench
-    {{python}} -m ruff check --fix src tests tools bench
+    {{python}} -m ruff format src tests tools bench docs/hooks
+    {{python}} -m ruff check --fix src tests tools bench docs/hooks
 
 # Type-check the package (mypy, strict)
 typecheck: _venv
@@ -92,16 +92,26 @@ clean-data: _venv
 observe *args: _venv
     {{python}} -m tools.observe "$@"
 
+# The documentation site (docs/, mkdocs-material) with live reload on 127.0.0.1:8001 (extra args go to `mkdocs serve`)
+docs *args: _venv
+    NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs serve "$@"
+
+# Build the documentation site into site/, strict: a broken link or anchor, or an undocumented setting, fails
+docs-build *args: _venv
+    cd docs/assets/mermaid && sha256sum --quiet --check SHA256SUMS
+    NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --clean "$@"
+
 # Load benchmark against the framework-free ceiling (`just bench --quick` for a smoke run)
 bench *args: _venv
     {{python}} -m bench "$@"
 
-# Refresh the Swagger UI and ReDoc files /docs and /redoc serve (npm tarballs, integrity-checked)
-vendor-docs swagger="5.35.0" redoc="2.5.4":
+# Refresh the vendored browser files (npm tarballs, integrity-checked): Swagger UI and ReDoc for /docs and /redoc, Mermaid for the docs site
+vendor-docs swagger="5.35.0" redoc="2.5.4" mermaid="11.17.2":
     #!/usr/bin/env bash
-    # ReDoc stays on 2.x: 3.x is an ES module (Litestar's page loads a classic script).
+    # ReDoc stays on 2.x: 3.x is an ES module (Litestar's page loads a classic script). Mermaid stays
+    # on the major mkdocs-material is made for (its CDN default, mermaid@11).
     set -euo pipefail
-    dest=src/storefront/web/docs_assets
+    dest=src/storefront/web/docs_assets site=docs/assets/mermaid
     work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
     fetch() {
         local tgz want got
@@ -110,18 +120,22 @@ vendor-docs swagger="5.35.0" redoc="2.5.4":
         got="sha512-$(openssl dgst -sha512 -binary "$work/$tgz" | base64 -w0)"
         [ "$want" = "$got" ] || { echo "integrity mismatch for $1@$2" >&2; exit 1; }
         mkdir -p "$work/$1" && tar -xzf "$work/$tgz" -C "$work/$1" --strip-components=1
-        echo "$1@$2 $want" >> "$work/MANIFEST"
+        echo "$1@$2 $want" >> "$work/$3.MANIFEST"
     }
-    fetch swagger-ui-dist "{{swagger}}"
-    fetch redoc "{{redoc}}"
+    sums() { (cd "$1" && find . -type f ! -name MANIFEST ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS); }
+    fetch swagger-ui-dist "{{swagger}}" api
+    fetch redoc "{{redoc}}" api
+    fetch mermaid "{{mermaid}}" site
     rm -rf "$dest" && mkdir -p "$dest/swagger-ui" "$dest/redoc"
     s="$work/swagger-ui-dist"
     cp "$s"/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css,favicon-32x32.png} "$dest/swagger-ui/"
     cp "$s"/{LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt,swagger-ui-standalone-preset.js.LICENSE.txt} "$dest/swagger-ui/"
     cp "$work"/redoc/bundles/redoc.standalone.js{,.LICENSE.txt} "$work"/redoc/LICENSE "$dest/redoc/"
-    cp "$work/MANIFEST" "$dest/MANIFEST"
-    (cd "$dest" && find . -type f ! -name MANIFEST ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
-    du -sh "$dest"
+    cp "$work/api.MANIFEST" "$dest/MANIFEST" && sums "$dest"
+    rm -rf "$site" && mkdir -p "$site"
+    cp "$work"/mermaid/dist/mermaid.min.js "$work"/mermaid/LICENSE "$site/"
+    cp "$work/site.MANIFEST" "$site/MANIFEST" && sums "$site"
+    du -sh "$dest" "$site"
 
 # Create or refresh .venv from the hash-pinned lock (a no-op when it is current)
 _venv:

@@ -139,7 +139,7 @@ def scaling(results: dict[str, dict[str, report.Row]], instances: int) -> dict[s
 
 
 def scaling_table(table: dict[str, list[dict[str, Any]]], cores: int) -> str:
-    """The README's table: per scenario and instance count, Storefront's and the ceiling's req/s and
+    """The table of docs/scaling-out.md: per scenario and instance count, Storefront's and the ceiling's req/s and
     their multiple of one instance's, and a line on what this machine can show."""
     lines = []
     for scenario, sizes in table.items():

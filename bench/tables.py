@@ -158,7 +158,7 @@ def read_cache_gain(rows: dict[str, Row]) -> str | None:
 
 
 def summary_table(results: dict[str, dict[str, Row]]) -> str:
-    """Storefront in every scenario, one line each (the README's table)."""
+    """Storefront in every scenario, one line each (the table of docs/performance.md)."""
     header = ["scenario", "req/s", "CPU µs/req", "system µs/req", "PG xact/req", "p50 ms", "p99 ms", "errors"]
     header += ["% of bare", "% of same-work", "× guides", "RSS/worker MiB"]
     lines = []

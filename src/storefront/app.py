@@ -24,7 +24,7 @@ from storefront.accounts.wiring import Accounts
 from storefront.catalog.controller import ItemsController
 from storefront.catalog.shortcuts import cached_item
 from storefront.ops.controller import MetricsController, liveness, openapi_json, readiness, redoc
-from storefront.ops.metrics import POOL_INTERVAL, refresh_pool_gauges
+from storefront.ops.metrics import GAUGE_INTERVAL, refresh_gauges
 from storefront.orders.controller import OrdersController, stats
 from storefront.orders.idempotency import PURGE_FIRST_DELAY, PURGE_INTERVAL
 from storefront.orders.idempotency import purge_expired as purge_expired_keys
@@ -130,7 +130,7 @@ def background_loops(state: AppState) -> list[Loop]:
     schedule, a row a job, each job a coroutine of its domain; then the mail delivery's loops."""
     db = state.db
     schedule = [
-        every("db-pool-gauges", POOL_INTERVAL, lambda: refresh_pool_gauges(db)),
+        every("worker-gauges", GAUGE_INTERVAL, lambda: refresh_gauges(db)),
         every(
             "idempotency-keys-purge",
             PURGE_INTERVAL,

@@ -198,7 +198,7 @@ async def test_a_delivery_loop_that_dies_is_restarted_and_the_mail_arrives(
     assert killed
     assert 'storefront_loop_restarts_total{loop="mail-delivery"}' in metrics
     passes = [line for line in metrics.splitlines() if line.startswith("storefront_loop_last_pass_timestamp_seconds{")]
-    assert {line.split('"')[1] for line in passes} >= {"mail-delivery", "mail-listen", "db-pool-gauges", "outbox-purge"}
+    assert {line.split('"')[1] for line in passes} >= {"mail-delivery", "mail-listen", "worker-gauges", "outbox-purge"}
     assert all(abs(float(line.split()[-1]) - time.time()) < 60 for line in passes)
     assert ready["checks"]["loops"] == "ok"
 
@@ -210,8 +210,8 @@ async def test_readiness_is_degraded_while_a_loop_is_silent(
         await asyncio.Event().wait()
         return 0
 
-    monkeypatch.setattr(loops, "STALE_GRACE", 0.0)  # the pool gauges' bound is then 4 s
-    monkeypatch.setattr(app, "refresh_pool_gauges", stuck_gauges)
+    monkeypatch.setattr(loops, "STALE_GRACE", 0.0)  # the worker gauges' bound is then 4 s
+    monkeypatch.setattr(app, "refresh_gauges", stuck_gauges)
     async with serving(services) as client:
         assert (await client.get("/health/ready")).json()["checks"]["loops"] == "ok"
         deadline = time.monotonic() + 20

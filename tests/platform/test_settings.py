@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tools.docsite import configuration
 
 import storefront
 from storefront.platform.settings import SettingsError, load_settings, variable_names
@@ -90,10 +91,22 @@ def test_defaults_and_dotenv(tmp_path: Path) -> None:
     assert settings.auth.access_ttl_seconds == 900
 
 
-def test_readme_documents_every_variable() -> None:
-    readme = (Path(SRC).parent / "README.md").read_text()
-    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    assert [name for name in variable_names() if f"`{name}`" not in table] == []
+def test_the_configuration_reference_documents_every_variable_once() -> None:
+    page = (Path(SRC).parent / "docs" / "configuration.md").read_text()
+    assert sorted(configuration.documented(page)) == sorted(variable_names())
+    rendered = configuration.render(page)  # what the docs build shows: each row with its default
+    rows = [line for line in rendered.split("\n") if line.startswith("| `")]
+    assert all(line.count(" | ") == 2 for line in rows)
+    assert "| `SESSION_MAX_AGE_SECONDS` | `7776000` (90 days) | a login session's" in rendered
+    assert "<small>integer, 60 … 315\u202f360\u202f000</small> |" in rendered
+
+
+def test_the_configuration_reference_refuses_a_variable_missing_or_unknown() -> None:
+    page = (Path(SRC).parent / "docs" / "configuration.md").read_text()
+    with pytest.raises(configuration.DriftError, match="not documented: DRAIN_SECONDS"):
+        configuration.render("\n".join(line for line in page.split("\n") if "`DRAIN_SECONDS`" not in line))
+    with pytest.raises(configuration.DriftError, match="documented but not a setting: NOT_A_SETTING"):
+        configuration.render(page.replace("| `LOG_LEVEL` |", "| `LOG_LEVEL` / `NOT_A_SETTING` |"))
 
 
 def test_cli_reports_a_bad_setting_in_one_line(tmp_path: Path) -> None:

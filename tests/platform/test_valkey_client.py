@@ -105,3 +105,27 @@ async def test_a_refused_handshake_trips_the_breaker(
     assert admin.info("stats")["total_connections_received"] - opened == 1
     assert _others(admin) <= 1
     await client.close()
+
+
+def _breaker_open() -> float:
+    return REGISTRY.get_sample_value("storefront_valkey_breaker_open") or 0.0
+
+
+async def test_the_breaker_gauge_is_up_from_a_failure_until_valkey_answers_again(
+    private_valkey: ValkeyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(valkey_client, "COOL_DOWN", 0.0)  # every call tries Valkey: no waiting out the breaker
+    client = ValkeyClient(private_valkey.connection_url)
+    assert await client.incr("breaker") == 1
+    assert _breaker_open() == 0
+    port = private_valkey.port
+    private_valkey.stop()
+    for _ in range(2):  # the second failure leaves it as it is
+        with pytest.raises(ValkeyUnavailable):
+            await client.incr("breaker")
+        assert _breaker_open() == 1
+    private_valkey._requested_port = port
+    private_valkey.start()
+    await client.incr("breaker")
+    assert _breaker_open() == 0
+    await client.close()

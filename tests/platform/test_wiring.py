@@ -1,5 +1,5 @@
 """How handlers are wired: at most one dependency each, so Litestar never resolves a handler's
-dependencies in an anyio task group (several times the cost of one: README, Performance); guards
+dependencies in an anyio task group (several times the cost of one: docs/performance.md); guards
 called on the handler itself, not on a copy made per request; the startup heap frozen once."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from storefront.app import create_app
 from storefront.web.state import AppState
 from tests.support.services import Services, live, make_settings, running
 
-BOUND = 0.05  # an invalidation reaches every instance within it (the README's measured bound)
+BOUND = 0.05  # an invalidation reaches every instance within it (the measured bound of docs/limits-and-caching.md)
 
 
 @contextlib.asynccontextmanager

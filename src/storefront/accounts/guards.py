@@ -73,7 +73,7 @@ def email_verified(connection: AnyConnection, _: BaseRouteHandler) -> None:
 CallerRequest = Request[Caller, Any, Any]
 """What a guarded handler takes to know its caller: `request.user` is the `Caller` that
 `authenticated` put in scope. Not a dependency: Litestar resolves two or more dependencies of one
-handler in an anyio task group, which costs several times one (README, Performance), so handlers
+handler in an anyio task group, which costs several times one (docs/performance.md), so handlers
 keep to one."""
 AUTHENTICATED = [authenticated]
 ADMIN = [authenticated, admin_only]

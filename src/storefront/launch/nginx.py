@@ -20,7 +20,7 @@ def config(folder: Path, listen: str, upstreams: list[str], header_timeout: int)
     connections). nginx is the edge: it *replaces* X-Forwarded-For with the peer's address, so a value
     a client forged never reaches the instances. A refused or reset connection before any answer moves
     the request to the next instance (an instance stopping); a POST that reached an instance is never
-    sent twice. The bounds follow README "what a reverse proxy should add"; upstream keep-alive
+    sent twice. The bounds follow docs/operations.md, "what a reverse proxy should add"; upstream keep-alive
     connections idle less than the instances' HEADER_TIMEOUT_SECONDS, so nginx never reuses one an
     instance is closing."""
     servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=2s;" for address in upstreams)

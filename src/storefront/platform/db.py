@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -21,6 +22,11 @@ from storefront.platform.sql import Queries, Value
 T = TypeVar("T")
 log = logging.getLogger("storefront.db")
 RETRIES = Counter("storefront_db_retries_total", "Write transactions retried after a transient failure", ["reason"])
+# A checkout that took over a millisecond waited (for a busy pool, or a new connection): counted with
+# its wait, so that `rate(seconds) / rate(waits)` is the mean wait; a quick checkout costs one clock read.
+WAIT_COUNTED_FROM = 0.001
+POOL_WAITS = Counter("storefront_db_pool_waits_total", "Checkouts that waited over 1 ms for a connection")
+POOL_WAIT_SECONDS = Counter("storefront_db_pool_wait_seconds_total", "Time those checkouts waited, in seconds")
 _TRANSIENT = {
     asyncpg.DeadlockDetectedError: "deadlock",
     asyncpg.SerializationError: "serialization",
@@ -124,12 +130,16 @@ class Checkout:
     async def __aenter__(self) -> Any:
         self._task = asyncio.current_task()
         self._timer = asyncio.get_running_loop().call_later(self._db.timeout, self._expire)
+        started = time.perf_counter()
         try:
             self._conn = await self._db.pool.acquire()
         except BaseException as exc:
             self._timer.cancel()
             self._raise_if_expired(exc)
             raise
+        if (waited := time.perf_counter() - started) >= WAIT_COUNTED_FROM:
+            POOL_WAITS.inc()
+            POOL_WAIT_SECONDS.inc(waited)
         return self._conn
 
     async def __aexit__(

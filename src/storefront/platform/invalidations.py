@@ -10,7 +10,7 @@ connection ends that at once; the first heartbeat after a gap empties the cache 
 `settle()` is how a worker reads its own writes: after a write has committed, a heartbeat sent then
 comes back only after the write's invalidations, so awaiting it before answering means this
 worker's next read is fresh. (Other workers and instances receive the same invalidations at about
-the same moment: the README gives the measured bound.)
+the same moment: docs/limits-and-caching.md gives the measured bound.)
 """
 
 from __future__ import annotations

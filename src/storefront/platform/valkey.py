@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from valkey.exceptions import NoScriptError, ResponseError, ValkeyError
 
 from storefront.platform import tracing
@@ -25,6 +25,11 @@ LOG_INTERVAL = 30.0
 log = logging.getLogger("storefront.valkey")
 SPAN_ATTRIBUTES = {"db.system.name": "valkey"}  # a command's span: its name, never its keys or values
 FAILURES = Counter("storefront_valkey_failures_total", "Valkey calls that failed or timed out")
+BREAKER_OPEN = Gauge(
+    "storefront_valkey_breaker_open",
+    "Workers whose Valkey breaker is open: from a failed call until Valkey answers again",
+    multiprocess_mode="livesum",
+)
 
 
 class ValkeyUnavailable(Exception):
@@ -38,6 +43,8 @@ class ValkeyClient:
     def __init__(self, url: str) -> None:
         self.connection = PipelinedValkey(url, TIMEOUT, CONNECT_TIMEOUT)
         self._down_until = 0.0
+        self._tripped = False  # since the last failure, no call has succeeded
+        BREAKER_OPEN.set(0)  # the worker's one client: it starts closed
         self._logs = LogThrottle(LOG_INTERVAL)
 
     async def close(self) -> None:
@@ -47,7 +54,7 @@ class ValkeyClient:
     async def _call(self, command: Awaitable[Any]) -> Any:
         """Await one command; ValkeyUnavailable when it fails (the breaker is checked by callers)."""
         try:
-            return await command
+            reply = await command
         except NoScriptError:  # the script cache is empty (a fresh or restarted Valkey): not a failure
             raise
         except ResponseError as exc:
@@ -59,6 +66,10 @@ class ValkeyClient:
         except (ValkeyError, OSError, TimeoutError) as exc:
             self._trip(exc)
             raise ValkeyUnavailable from exc
+        if self._tripped:
+            self._tripped = False
+            BREAKER_OPEN.set(0)
+        return reply
 
     async def execute(self, *args: Any) -> Any:
         """Run one command (`"MGET", key, …`) and return its reply; ValkeyUnavailable while the
@@ -73,6 +84,9 @@ class ValkeyClient:
 
     def _trip(self, exc: BaseException) -> None:
         self._down_until = time.monotonic() + COOL_DOWN
+        if not self._tripped:
+            self._tripped = True
+            BREAKER_OPEN.set(1)
         FAILURES.inc()
         if (held := self._logs.admit("down")) is not None:
             log.warning("valkey unavailable, degrading", extra={"error": repr(exc), "suppressed": held})

@@ -54,7 +54,7 @@ class AppState:
 AppStateDep = NamedDependency[AppState]
 """All of the worker's resources as one dependency, for a handler that needs several: Litestar
 resolves two or more dependencies of one handler concurrently, in an anyio task group, which costs
-several times what one does (the measured figure: README, Performance)."""
+several times what one does (the measured figure: docs/performance.md)."""
 
 
 def constant(value: object) -> Provide:
