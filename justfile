@@ -88,6 +88,10 @@ observe *args: _venv
 bench *args: _venv
     {{python}} -m bench "$@"
 
+# The HTML report of an existing bench results file, without running the bench (`--svg DIR`: its charts as SVG files too)
+bench-report *args: _venv
+    {{python}} -m bench report "$@"
+
 # Refresh the Swagger UI and ReDoc files /docs and /redoc serve (npm tarballs, integrity-checked)
 vendor-docs swagger="5.35.0" redoc="2.5.4":
     #!/usr/bin/env bash
