@@ -105,6 +105,10 @@ docs-build *args: _venv
 bench *args: _venv
     {{python}} -m bench "$@"
 
+# The HTML report of an existing bench results file, without running the bench (`--svg DIR`: its charts as SVG files too)
+bench-report *args: _venv
+    {{python}} -m bench report "$@"
+
 # Refresh the vendored browser files (npm tarballs, integrity-checked): Swagger UI and ReDoc for /docs and /redoc, Mermaid for the docs site
 vendor-docs swagger="5.35.0" redoc="2.5.4" mermaid="11.17.2":
     #!/usr/bin/env bash

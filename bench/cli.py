@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from bench import valkey_clients
+from bench import page, valkey_clients
 from bench.infra import StartFailed
 from bench.machine import machine_facts
 from bench.options import NO_LIMIT, Options, parse_args
@@ -23,7 +23,11 @@ from bench.wrk import WrkFailed, WrkMissing, wrk_path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the bench; exit 1 on any failed request, 2 when it could not run, 130 when interrupted."""
+    """Run the bench; exit 1 on any failed request, 2 when it could not run, 130 when interrupted.
+    `report FILE` renders the HTML report of an existing results file instead (bench.page)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        return page.main(argv[1:])
     options = parse_args(argv)
     if options.valkey_clients:
         return valkey_clients.main(["--rounds", str(max(options.rounds, 3))])

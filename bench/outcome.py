@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import report, tables
+from bench import page, report, tables
 from bench.goals import target_checks
 from bench.options import settings
 from bench.report import Row
@@ -26,10 +26,22 @@ def shown(path: Path) -> str:
 
 
 def save(rounds: Rounds, document: dict[str, Any]) -> Path:
-    """Write `document` as the run's results file (bench/results/NAME.json); its path."""
+    """Write `document` as the run's results file (bench/results/NAME.json) and its HTML report beside
+    it (NAME.html); the results file's path."""
     path = rounds.workspace.results_file(".json")
     path.write_text(json.dumps(document, indent=2) + "\n")
+    try:
+        page.write_report(path)
+    except Exception as exc:  # the measurements are saved already: a report that fails must not lose the run
+        print(f"bench: the HTML report failed ({exc!r}); retry with `just bench-report {shown(path)}`", file=sys.stderr)
     return path
+
+
+def announce(path: Path) -> None:
+    """Print where the results file and its report are."""
+    print(f"results: {shown(path)}")
+    if path.with_suffix(".html").exists():
+        print(f"report:  {shown(path.with_suffix('.html'))}")
 
 
 def results_document(rounds: Rounds, seeded: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +73,8 @@ def print_and_save(rounds: Rounds, seeded: dict[str, Any], facts: dict[str, Any]
     print("the issues' targets (information only: the exit status depends on failed requests alone):")
     for text, holds in target_checks(rounds.results):
         print(f"  {'✓' if holds else '✗'} {text}")
-    print(f"\nresults: {shown(path)}")
+    print()
+    announce(path)
     failed = any_failed(rounds.results)
     if failed:
         print("bench: some requests failed; the servers' logs are kept in bench/results/", file=sys.stderr)

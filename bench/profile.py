@@ -1,11 +1,13 @@
 """`just bench --profile`: py-spy samples every worker of a target during its measured run (the first
 round), and the report splits each target's sampled Python time by whose code was running — Litestar,
 Storefront, asyncpg, asyncio, … — with the hottest functions. The raw samples (collapsed stacks, the
-input of flamegraph.pl and speedscope) are kept in `bench/results/`."""
+input of flamegraph.pl and speedscope) and a flame graph of each worker (SVG, py-spy's own, which the
+HTML report shows) are kept in `bench/results/`."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,7 @@ PACKAGES = {"litestar": "litestar", "asyncpg": "asyncpg", "valkey": "valkey", "g
 SOURCES = ((ROOT / "src" / "storefront", "storefront"), (ROOT / "bench", "bench app"))
 STDLIB = "stdlib"
 TOP = 12
+INVALID_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ProfilerMissing(RuntimeError):
@@ -63,6 +66,7 @@ class Profile:
     samples: int = 0
     layers: Counter[str] = field(default_factory=Counter)
     functions: Counter[str] = field(default_factory=Counter)
+    flamegraphs: list[str] = field(default_factory=list)  # each worker's SVG, beside the results file
 
     def add_collapsed(self, text: str) -> None:
         """Count py-spy's raw output: one stack a line, `frame;frame;… count`."""
@@ -89,6 +93,7 @@ class Profile:
             "samples": self.samples,
             "layers_percent": self.shares(),
             "top_functions_percent": {name: round(100.0 * n / self.samples, 1) for name, n in top},
+            "flamegraphs": self.flamegraphs,
         }
 
     def summary(self, label: str, cpu_us: float | None) -> str:
@@ -106,46 +111,68 @@ class Profile:
 
 
 class Recorder:
-    """py-spy attached to each of a server's workers for one run."""
+    """py-spy attached to each of a server's workers for one run, twice: the raw stacks (split by layer,
+    merged into `output`) and a flame graph of each worker (`…-worker1.svg`, … beside it). A second
+    sampler per worker costs ~3 % of a core; the workers' own CPU figures do not count it."""
 
     def __init__(self, pids: list[int], seconds: float, output: Path) -> None:
         self.output = output
         self.files = [output.with_name(f"{output.stem}-{pid}.txt") for pid in pids]
-        binary = py_spy()
+        stem = output.name.partition(".")[0]
+        self.flames = [output.with_name(f"{stem}-worker{n}.svg") for n in range(1, len(pids) + 1)]
+        common = ["--rate", str(RATE_HZ), "--duration", str(round(seconds)), "--nonblocking", "--function"]
         self.children = [
-            subprocess.Popen(
-                [
-                    binary, "record", "--pid", str(pid), "--rate", str(RATE_HZ), "--duration", str(round(seconds)),
-                    "--nonblocking", "--full-filenames", "--function", "--format", "raw", "-o", str(path),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
+            _spy(["--pid", str(pid), *common, "--full-filenames", "--format", "raw", "-o", str(path)])
             for pid, path in zip(pids, self.files, strict=True)
-        ]  # fmt: skip
+        ]
+        self.flame_children = [
+            _spy(["--pid", str(pid), *common, "--format", "flamegraph", "-o", str(path)])
+            for pid, path in zip(pids, self.flames, strict=True)
+        ]
 
     def finish(self) -> Profile:
-        """Wait for every recorder; merge their samples into one file and one profile."""
+        """Wait for every recorder; merge their samples into one file and one profile, which names the
+        workers' flame graphs."""
         profile, texts = Profile(), []
-        for child, path in zip(self.children, self.files, strict=True):
-            try:
-                _, errors = child.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                _, errors = child.communicate()
-            if child.returncode and not path.exists():
-                print(f"py-spy failed: {errors.decode(errors='replace').strip()[:300]}", file=sys.stderr)
+        for child, path in zip(self.children + self.flame_children, self.files + self.flames, strict=True):
+            _wait(child, path)
+        for path in self.files:
             with contextlib.suppress(OSError):
                 texts.append(path.read_text())
                 path.unlink()
         merged = "".join(texts)
         self.output.write_text(merged)
         profile.add_collapsed(merged)
+        for path in self.flames:
+            with contextlib.suppress(OSError):
+                path.write_bytes(xml_safe(path.read_bytes()))
+        profile.flamegraphs = [path.name for path in self.flames if path.exists()]
         return profile
 
     def stop(self) -> None:
         """On the way out (an interrupt): end any recorder still running."""
-        for child in self.children:
+        for child in self.children + self.flame_children:
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+def xml_safe(svg: bytes) -> bytes:
+    """py-spy's SVG without the control characters XML forbids: a frame read mid-change (`--nonblocking`)
+    can carry a NUL in its name, and one makes a browser refuse the whole flame graph."""
+    return INVALID_XML.sub(b"", svg)
+
+
+def _spy(arguments: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([py_spy(), "record", *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait(child: subprocess.Popen[bytes], path: Path) -> None:
+    """Wait for one recorder (killed past 30 s); say why when it wrote nothing."""
+    try:
+        _, errors = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, errors = child.communicate()
+    if child.returncode and not path.exists():
+        print(f"py-spy failed: {errors.decode(errors='replace').strip()[:300]}", file=sys.stderr)

@@ -73,6 +73,21 @@ class Row:
             row["coherence"] = self.coherence.summary()
         return {**row, "round_rps": self.round_rps} if self.round_rps else row
 
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Row:
+        """A row of a results file (`as_dict`'s output) back, without cache-coherence's raw delays."""
+        result = WrkResult(**{name.name: row[name.name] for name in dataclasses.fields(WrkResult)})
+        return cls(
+            row["target"],
+            result,
+            row.get("rss_mib", []),
+            row.get("round_rps", []),
+            cpu_us=row.get("cpu_us_per_request"),
+            pooler_cpu_us=row.get("pooler_cpu_us_per_request"),
+            system_cpu_us=row.get("system_cpu_us_per_request"),
+            pg_xacts=row.get("pg_xacts_per_request"),
+        )
+
 
 def median_rows(rounds: list[dict[str, Row]]) -> dict[str, Row]:
     """Per target, the round with the median req/s — carrying the errors of every round, the largest

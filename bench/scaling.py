@@ -100,7 +100,7 @@ class ScalingBench(Bench):
         table = scaling(self.results, self.options.instances)
         print(scaling_table(table, facts["cpu_count"] or 1) + "\n")
         path = outcome.save(self.rounds, _document(self.rounds, seeded, facts, table))
-        print(f"results: {outcome.shown(path)}")
+        outcome.announce(path)
         return outcome.any_failed(self.results)
 
 

@@ -109,11 +109,15 @@ class Coherence:
 
     def line(self) -> str:
         """One line for the scenario's table."""
-        s = self.summary()
-        figures = "/".join("—" if s[key] is None else f"{s[key]:.1f}" for key in ("delay_p50_ms", "delay_p99_ms"))
-        top = "—" if s["delay_max_ms"] is None else f"{s['delay_max_ms']:.1f}"
-        return (
-            f"invalidation delay over {self.writes} writes (write answered on A → first read of B showing it): "
-            f"p50/p99 {figures} ms, max {top} ms; {self.unseen} never seen; "
-            f"{self.stale} stale reads later than {STALE_AFTER_S * 1000:.0f} ms after a write (0)"
-        )
+        return summary_line(self.summary())
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    """`Coherence.summary()` (as in the results file) in one line."""
+    figures = "/".join("—" if s[key] is None else f"{s[key]:.1f}" for key in ("delay_p50_ms", "delay_p99_ms"))
+    top = "—" if s["delay_max_ms"] is None else f"{s['delay_max_ms']:.1f}"
+    return (
+        f"invalidation delay over {s['writes']} writes (write answered on A → first read of B showing it): "
+        f"p50/p99 {figures} ms, max {top} ms; {s['writes_never_seen']} never seen; "
+        f"{s['stale_reads_after_50ms']} stale reads later than {STALE_AFTER_S * 1000:.0f} ms after a write (0)"
+    )

@@ -48,10 +48,13 @@ def table(header: list[str], lines: Iterable[list[str]]) -> str:
     return "\n".join(rendered)
 
 
-def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
-    """The table of one scenario: every target's throughput, latency, errors, share and memory."""
-    header = ["target", "req/s", "CPU µs/req", "system µs/req", "PG xact/req", "p50 ms", "p95 ms", "p99 ms"]
-    header += ["max ms", "errors", "non-2xx", "% bare", "% same-work", "RSS/worker MiB"]
+SCENARIO_HEADER = ["target", "req/s", "CPU µs/req", "system µs/req", "PG xact/req", "p50 ms", "p95 ms", "p99 ms"]
+SCENARIO_HEADER += ["max ms", "errors", "non-2xx", "% bare", "% same-work", "RSS/worker MiB"]
+
+
+def scenario_lines(rows: dict[str, Row]) -> list[list[str]]:
+    """One scenario's table body (SCENARIO_HEADER's columns): every target's throughput, latency,
+    errors, share and memory."""
     lines = []
     for target, row in rows.items():
         r = row.result
@@ -75,17 +78,21 @@ def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
                 ", ".join(f"{size:.0f}" for size in row.rss_mib) or "—",
             ]
         )
+    return lines
+
+
+def scenario_notes(rows: dict[str, Row]) -> list[str]:
+    """The lines under one scenario's table: its CPU ladders, the read cache's gain, PgBouncer's and
+    tracing's cost, where the run has them (cache-coherence's delays are the rows' own)."""
+    notes = [ladder(rows), ladder(rows, SYSTEM_CPU), read_cache_gain(rows), pgbouncer_cost(rows), tracing_cost(rows)]
+    return [note for note in notes if note]
+
+
+def scenario_table(scenario: str, rows: dict[str, Row]) -> str:
+    """The table of one scenario with its notes."""
     coherence = [row.coherence.line() for row in rows.values() if row.coherence is not None]
-    notes = [
-        ladder(rows),
-        ladder(rows, SYSTEM_CPU),
-        read_cache_gain(rows),
-        pgbouncer_cost(rows),
-        tracing_cost(rows),
-        *coherence,
-    ]
-    notes = [note for note in notes if note]
-    return f"{scenario}\n" + table(header, lines) + "".join(f"\n{note}" for note in notes)
+    notes = [*scenario_notes(rows), *coherence]
+    return f"{scenario}\n" + table(SCENARIO_HEADER, scenario_lines(rows)) + "".join(f"\n{note}" for note in notes)
 
 
 def pgbouncer_cost(rows: dict[str, Row]) -> str | None:
@@ -129,14 +136,19 @@ def ladder(rows: dict[str, Row], figure: tuple[str, str] = WORKERS_CPU) -> str |
     """CPU µs per request (the workers', or with SYSTEM_CPU the whole system's) from the no-database
     ceiling up to Storefront, with what each layer adds: the database, the features (rate limit,
     request id, access line), ASGI, Litestar itself, and Storefront's own code (its read cache included)."""
-    name, label = figure
-    steps = [(t, cpu, layer) for t, layer in LADDER if t in rows and (cpu := getattr(rows[t], name))]
+    steps = ladder_steps(rows, figure)
     if len(steps) < 2:
         return None
+    label = figure[1]
     parts = [f"{steps[0][0]} {steps[0][1]:.0f}"]
     for (_, before, _), (target, cpu, layer) in itertools.pairwise(steps):
         parts.append(f"{target} {cpu:.0f} ({layer} {cpu - before:+.0f})")
     return f"{label}: " + " → ".join(parts)
+
+
+def ladder_steps(rows: dict[str, Row], figure: tuple[str, str] = WORKERS_CPU) -> list[tuple[str, float, str]]:
+    """The ladder's rungs this run has, bottom up: (target, CPU µs per request, the layer it adds)."""
+    return [(t, cpu, layer) for t, layer in LADDER if t in rows and (cpu := getattr(rows[t], figure[0]))]
 
 
 def read_cache_gain(rows: dict[str, Row]) -> str | None:
@@ -157,10 +169,17 @@ def read_cache_gain(rows: dict[str, Row]) -> str | None:
     return line
 
 
+SUMMARY_HEADER = ["scenario", "req/s", "CPU µs/req", "system µs/req", "PG xact/req", "p50 ms", "p99 ms", "errors"]
+SUMMARY_HEADER += ["% of bare", "% of same-work", "× guides", "RSS/worker MiB"]
+
+
 def summary_table(results: dict[str, dict[str, Row]]) -> str:
     """Storefront in every scenario, one line each (the table of docs/performance.md)."""
-    header = ["scenario", "req/s", "CPU µs/req", "system µs/req", "PG xact/req", "p50 ms", "p99 ms", "errors"]
-    header += ["% of bare", "% of same-work", "× guides", "RSS/worker MiB"]
+    return table(SUMMARY_HEADER, summary_lines(results))
+
+
+def summary_lines(results: dict[str, dict[str, Row]]) -> list[list[str]]:
+    """The summary table's body (SUMMARY_HEADER's columns): Storefront's runs in every scenario."""
     lines = []
     for scenario, rows in results.items():
         for target, row in rows.items():
@@ -186,4 +205,4 @@ def summary_table(results: dict[str, dict[str, Row]]) -> str:
                     f"{max(row.rss_mib):.0f}" if row.rss_mib else "—",
                 ]
             )
-    return table(header, lines)
+    return lines

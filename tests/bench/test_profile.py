@@ -1,4 +1,4 @@
-"""`just bench --profile`: py-spy's collapsed stacks split by layer, and a real recording."""
+"""`just bench --profile`: py-spy's collapsed stacks split by layer, and a real recording with its flame graph."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.infra import ROOT
 from bench.options import parse_args
-from bench.profile import Profile, Recorder, layer_of
+from bench.profile import Profile, Recorder, layer_of, xml_safe
 
 SITE = "/venv/lib/python3.11/site-packages"
 RAW = f"""\
@@ -41,6 +41,11 @@ def test_samples_count_for_their_innermost_frame() -> None:
     assert profile.as_dict()["top_functions_percent"]["storefront: handle (context.py)"] == 50.0
 
 
+def test_a_flame_graph_loses_the_characters_xml_forbids() -> None:
+    svg = b"<svg><g><title>(\x00\x00\x00:1641744832) (1 samples)</title></g>\n\t</svg>"
+    assert xml_safe(svg) == b"<svg><g><title>(:1641744832) (1 samples)</title></g>\n\t</svg>"
+
+
 def test_profile_is_an_option() -> None:
     assert parse_args(["--profile"]).profile
     assert not parse_args([]).profile
@@ -59,6 +64,8 @@ def test_a_recording_of_a_busy_process_finds_its_function(tmp_path: Path) -> Non
     assert profile.samples > 0
     assert any("spin" in name for name in profile.functions)
     assert (tmp_path / "busy.collapsed.txt").read_text()
+    assert profile.flamegraphs == ["busy-worker1.svg"]  # each worker's, beside the raw stacks
+    assert "spin" in (tmp_path / "busy-worker1.svg").read_text()
 
 
 def test_a_checkout_in_a_folder_named_storefront_still_splits_by_package() -> None:
