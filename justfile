@@ -25,6 +25,10 @@ test *args: _venv
 contract *args: _venv
     {{python}} -m tools.contract "$@"
 
+# The typed clients in clients/ (Python, TypeScript) from the app's OpenAPI document; `--check` fails if they are stale
+clients *args: _venv
+    {{python}} -m tools.clients "$@"
+
 # Build the container image storefront:latest: docker if its daemon answers, else podman (set up if missing)
 image: _venv
     {{python}} -m tools.image build
