@@ -33,6 +33,10 @@ openapi: _venv
 openapi-check base="": _venv
     {{python}} -m tools.openapi.check "$@"
 
+# The typed clients in clients/ (Python, TypeScript) from the app's OpenAPI document; `--check` fails if they are stale
+clients *args: _venv
+    {{python}} -m tools.clients "$@"
+
 # Build the container image storefront:latest: docker if its daemon answers, else podman (set up if missing)
 image: _venv
     {{python}} -m tools.image build

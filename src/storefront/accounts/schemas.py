@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -54,7 +55,15 @@ FullName = Annotated[
         examples=["Ada Lovelace"],
     ),
 ]
-Role = Literal["customer", "admin"]
+
+
+class Role(StrEnum):
+    """What an account may do: a `customer` shops, an `admin` also manages the catalog and the users."""
+
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+
+
 RefreshToken = Annotated[str, Meta(min_length=1, max_length=512)]
 EmailToken = Annotated[
     str,

@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusController
 from litestar.serialization import encode_json
 
@@ -18,7 +17,7 @@ from storefront.ops.schemas import Checks, CheckState, Liveness, Readiness, Read
 from storefront.platform.db import Database
 from storefront.platform.drain import is_draining
 from storefront.platform.valkey import ValkeyClient
-from storefront.web.openapi import REDOC
+from storefront.web.openapi import REDOC, response
 from storefront.web.routes import get
 from storefront.web.state import AppState, AppStateDep
 
@@ -56,7 +55,7 @@ async def _cache_ok(valkey: ValkeyClient) -> bool:
     "/health/ready",
     tags=["ops"],
     summary="Readiness",
-    responses={503: ResponseSpec(data_container=Readiness, description="PostgreSQL is down, or stopping")},
+    responses={503: response(Readiness, "PostgreSQL is down, or stopping")},
 )
 async def readiness(app_state: AppStateDep) -> Response[Readiness]:
     """200 `ok` or `degraded` (Valkey down, or a background loop of this worker silent past its
@@ -65,9 +64,11 @@ async def readiness(app_state: AppStateDep) -> Response[Readiness]:
     settings = app_state.settings
     database, cache = await asyncio.gather(_database_ok(app_state.db), _cache_ok(app_state.valkey))
     loops = not app_state.loops.stale()
-    status: ReadinessState = "unavailable" if not database else "ok" if cache and loops else "degraded"
+    status = ReadinessState.OK if cache and loops else ReadinessState.DEGRADED
+    if not database:
+        status = ReadinessState.UNAVAILABLE
     if is_draining(settings.data_dir):
-        status = "draining"
+        status = ReadinessState.DRAINING
     body = Readiness(
         status=status,
         checks=Checks(database=_state(database), cache=_state(cache), loops=_state(loops)),
@@ -77,7 +78,7 @@ async def readiness(app_state: AppStateDep) -> Response[Readiness]:
 
 
 def _state(ok: bool) -> CheckState:
-    return "ok" if ok else "down"
+    return CheckState.OK if ok else CheckState.DOWN
 
 
 def metrics_token_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from storefront.web.schemas import ResponseStruct
 
-CheckState = Literal["ok", "down"]
+
+class CheckState(StrEnum):
+    """One check: the service answered (`ok`) or did not (`down`)."""
+
+    OK = "ok"
+    DOWN = "down"
 
 
 class Liveness(ResponseStruct):
@@ -24,7 +30,13 @@ class Checks(ResponseStruct):
     loops: CheckState
 
 
-ReadinessState = Literal["ok", "degraded", "unavailable", "draining"]
+class ReadinessState(StrEnum):
+    """The instance's readiness (see `Readiness`)."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    UNAVAILABLE = "unavailable"
+    DRAINING = "draining"
 
 
 class Readiness(ResponseStruct):

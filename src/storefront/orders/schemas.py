@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -13,7 +14,13 @@ from storefront.errors import invalid
 from storefront.web.schemas import RequestStruct, ResponseStruct
 
 Quantity = Annotated[int, Meta(ge=1, le=1000, description="Units of the item (1-1000).")]
-OrderStatus = Literal["placed", "cancelled"]
+
+
+class OrderStatus(StrEnum):
+    """An order is `placed` (its stock is held) until it is `cancelled` (the stock is back)."""
+
+    PLACED = "placed"
+    CANCELLED = "cancelled"
 
 
 class OrderLineIn(RequestStruct):
