@@ -10,8 +10,8 @@ OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and _COMPRESSION, OTEL_RESOURCE_ATTRIBUTES,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -95,20 +95,20 @@ class Telemetry:
             name, context=context, kind=SpanKind.CONSUMER, attributes=attributes, links=links
         )
 
-    @contextmanager
-    def server(self, method: str, headers: Mapping[str, str], attributes: Mapping[str, Any]) -> Iterator[Any]:
-        """The span of one request, continuing the `traceparent` in `headers` (empty: a new trace)."""
+    def server(self, method: str, headers: Mapping[str, str]) -> AbstractContextManager[Any]:
+        """The span of one request, as the current span, continuing the `traceparent` in `headers`
+        (empty: a new trace)."""
         context = _PROPAGATOR.extract(headers) if headers else None
-        with self.tracer.start_as_current_span(
-            method, context=context, kind=SpanKind.SERVER, attributes=attributes, set_status_on_exception=True
-        ) as span:
-            yield span
+        return self.tracer.start_as_current_span(method, context=context, kind=SpanKind.SERVER)
 
     @staticmethod
-    def finish_server(span: Any, method: str, template: str | None, status: int, request_id: str) -> None:
-        """Name the request's span by its route (`GET /api/v1/items/{item_id}`, never the raw path;
-        the method alone when no route matched) and record its answer (5xx: an error) and its
-        `X-Request-ID`."""
+    def finish_server(method: str, template: str | None, status: int, request_id: str) -> None:
+        """Name the current request's span by its route (`GET /api/v1/items/{item_id}`, never the raw
+        path; the method alone when no route matched) and record its answer (5xx: an error) and its
+        `X-Request-ID`; nothing when it is not sampled."""
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return
         span.set_attribute("storefront.request_id", request_id)
         if template is not None:
             span.update_name(f"{method} {route(template)}")
@@ -118,9 +118,10 @@ class Telemetry:
             span.set_status(Status(StatusCode.ERROR))
 
     @staticmethod
-    def response_header(span: Any) -> bytes:
-        """The span's context as a W3C `traceresponse` value: what a client reports to find the trace."""
-        return _w3c(span.get_span_context()).encode()
+    def response_header() -> bytes:
+        """The current span's context as a W3C `traceresponse` value: what a client reports to find
+        the trace."""
+        return _w3c(trace.get_current_span().get_span_context()).encode()
 
     def traceparent(self) -> str | None:
         """The current span's `traceparent` when it is sampled, else None."""

@@ -164,7 +164,7 @@ class Edge:
             return
         started = time.perf_counter()
         method = scope["method"]
-        exchange = Exchange(scope, send, self.settle if method in BODY_METHODS else None)
+        exchange = self.exchange(scope, send)
         try:
             if method == "OPTIONS" and await self._answer_options(exchange):
                 return
@@ -189,7 +189,15 @@ class Edge:
             await self.app(scope, receive, app_send)
         finally:
             scope["method"] = method
-            self.recorder.record(scope, exchange.request_id, exchange.status, time.perf_counter() - started)
+            self.record(exchange, time.perf_counter() - started)
+
+    def exchange(self, scope: HTTPScope, send: Send) -> Exchange:
+        """The `Exchange` of one request (a subclass may add a response header)."""
+        return Exchange(scope, send, self.settle if scope["method"] in BODY_METHODS else None)
+
+    def record(self, exchange: Exchange, elapsed: float) -> None:
+        """Record an answered request: its histogram observation and its access line."""
+        self.recorder.record(exchange.scope, exchange.request_id, exchange.status, elapsed)
 
     async def _answer_options(self, exchange: Exchange) -> bool:
         """Answer an OPTIONS request here (True), or leave it to the app (False): a CORS preflight

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from litestar.types import HTTPScope, Message, Receive, Scope, Send
+from litestar.types import HTTPScope, Receive, Scope, Send
 
 from storefront.web.client_ip import client_ip, peer_address
-from storefront.web.edge import HTTP, Edge
+from storefront.web.edge import HTTP, Edge, Exchange
 
 if TYPE_CHECKING:
     from storefront.platform.telemetry import Telemetry
@@ -46,23 +46,23 @@ class TracedEdge(Edge):
         if scope["type"] != HTTP:
             await super().__call__(scope, receive, send)
             return
-        method, telemetry = scope["method"], self.telemetry
-        with telemetry.server(method, self._carried(scope), self._attributes(scope)) as span:
-            header = (b"traceresponse", telemetry.response_header(span))
-            status = 500
+        with self.telemetry.server(scope["method"], self._carried(scope)) as span:
+            if span.is_recording():  # what it says of the request, only when it is kept
+                span.set_attributes(self._attributes(scope))
+            await super().__call__(scope, receive, send)
 
-            async def traced_send(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                    message["headers"] = [*message.get("headers", ()), header]
-                await send(message)
+    def exchange(self, scope: HTTPScope, send: Send) -> Exchange:
+        """The plain exchange, its answers carrying the request's trace in `traceresponse`."""
+        exchange = super().exchange(scope, send)
+        exchange.extra.append((b"traceresponse", self.telemetry.response_header()))
+        return exchange
 
-            try:
-                await super().__call__(scope, receive, traced_send)
-            finally:
-                request_id = str(scope.get("request_id", ""))  # the edge gives one to every request
-                telemetry.finish_server(span, method, scope.get("path_template"), status, request_id)
+    def record(self, exchange: Exchange, elapsed: float) -> None:
+        """Record the request as the plain edge does (inside its span: the access line has its
+        trace), then name the span by its route and give it the answer's status."""
+        super().record(exchange, elapsed)
+        scope = exchange.scope
+        self.telemetry.finish_server(scope["method"], scope.get("path_template"), exchange.status, exchange.request_id)
 
     def _carried(self, scope: HTTPScope) -> dict[str, str]:
         """The trace context the request brings, when its peer is trusted to bring one."""
