@@ -58,6 +58,7 @@ class Targets:
         self.pooler: PgBouncer | None = None
         self.meter: SystemMeter | None = None
         self.database_url = self.valkey_url = ""
+        self.otlp: OtlpSink | None = None  # `--otel`'s collector, once started
 
     def databases(self) -> tuple[EmbeddedServers, str, str, Seeded]:
         """PostgreSQL and Valkey up (stopped at the end), migrated and seeded: (servers, database URL,
@@ -109,11 +110,11 @@ class Targets:
     def start_traced(self, database_url: str, valkey_url: str) -> None:
         """`--otel`: a local OTLP sink, and Storefront exporting to it with every request sampled
         (OTEL_ALL) and 1 % of them (OTEL_RATIO, by parent-based ratio: a new trace is sampled at 1 %)."""
-        self.otlp = OtlpSink()
-        self.stack.callback(self.otlp.stop)
+        self.otlp = sink = OtlpSink()
+        self.stack.callback(sink.stop)
         for target, ratio in ((OTEL_ALL, "1.0"), (OTEL_RATIO, "0.01")):
             tracing = {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp.url,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
                 "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
                 "OTEL_TRACES_SAMPLER_ARG": ratio,
             }
