@@ -5,15 +5,19 @@ costs the measured machine as little as it can."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+Keep = Callable[[str, bytes], None]
+"""Given an export's path and body, keeps what it needs of it (the tests' receiver decodes it)."""
 
 
 class OtlpSink:
     """A receiver on a free loopback port, in a thread of the bench's process (`url`, `exports`,
-    `received_bytes`); `stop()` ends it."""
+    `received_bytes`); each export also goes to `keep` when one is given; `stop()` ends it."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Keep | None = None) -> None:
         self.exports = 0
         self.received_bytes = 0
         sink = self
@@ -23,7 +27,9 @@ class OtlpSink:
 
             def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length", 0))
-                self.rfile.read(size)
+                body = self.rfile.read(size)
+                if keep is not None:
+                    keep(self.path, body)
                 sink.exports += 1
                 sink.received_bytes += size
                 self.send_response(200)

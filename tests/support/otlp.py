@@ -1,17 +1,15 @@
-"""A real OTLP/HTTP trace receiver in the test process: it takes what the SDK's exporter posts to
-`/v1/traces` (protobuf), decodes it with `opentelemetry-proto`, and keeps each span."""
+"""A real OTLP/HTTP trace receiver in the test process: the bench's sink takes what the SDK's
+exporter posts to `/v1/traces` (protobuf); here it is decoded with `opentelemetry-proto` and each span
+kept."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from bench.otlp_sink import OtlpSink
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 
@@ -62,36 +60,23 @@ def decode(body: bytes) -> list[Span]:
 
 
 class Collector:
-    """The receiver: `url` for OTEL_EXPORTER_OTLP_ENDPOINT, `spans` received so far."""
+    """The receiver (the bench's OTLP sink, keeping each span): `url` for OTEL_EXPORTER_OTLP_ENDPOINT,
+    `spans` received so far, `paths` posted to."""
 
     def __init__(self) -> None:
         self._spans: list[Span] = []
         self._lock = threading.Lock()
         self.paths: list[str] = []
-        collector = self
+        self.sink = OtlpSink(self._keep)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with collector._lock:
-                    collector.paths.append(self.path)
-                    collector._spans.extend(decode(body))
-                reply = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _keep(self, path: str, body: bytes) -> None:
+        with self._lock:
+            self.paths.append(path)
+            self._spans.extend(decode(body))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return self.sink.url
 
     @property
     def spans(self) -> list[Span]:
@@ -109,5 +94,4 @@ class Collector:
         return [span for span in self.spans if span.parent == parent.span_id and span.trace_id == parent.trace_id]
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.sink.stop()
