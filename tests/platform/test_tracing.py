@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from storefront.launch.nginx import config
+from storefront.platform.settings import SettingsError, load_settings
+from storefront.platform.telemetry import ATTRIBUTE_LENGTH
 from tests.support.fixtures import MAIL_ENV
 from tests.support.http import PASSWORD, admin, bearer, login
 from tests.support.mail import Mailbox, token_in
@@ -143,6 +145,23 @@ async def test_a_request_the_sampler_leaves_out_exports_no_span_and_its_mail_car
     assert response.headers["traceresponse"].endswith("-00") or response.headers["traceresponse"].endswith("-02")
     assert [span.name for span in collector.spans if span.kind == "server" or span.parent] == []
     assert await sql(services.database_url, "SELECT trace_parent FROM outbox") == [(None,)]
+
+
+async def test_a_malformed_traceparent_or_a_long_path_costs_a_new_trace_and_a_capped_attribute(
+    services: Services, collector: Collector, clean: None
+) -> None:
+    async with serving(services, **traced(collector, TRUSTED_PROXIES=PEER)) as client:
+        bad = await client.get("/api/v1/items", headers={"traceparent": "00-zz-not-a-context-01"})
+        long = await client.get("/api/v1/" + "a" * 20_000)
+    assert bad.status_code == 200
+    assert server_span(collector, bad).parent == ""  # trusted peer, unreadable context: a new trace
+    assert long.status_code == 404
+    assert len(server_span(collector, long).attributes["url.path"]) == ATTRIBUTE_LENGTH
+
+
+def test_an_endpoint_that_is_not_an_http_url_stops_the_start_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL"):
+        load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "grpc://collector:4317", "SECRET_KEY": TEST_SECRET}, dotenv=None)
 
 
 WORKER = """

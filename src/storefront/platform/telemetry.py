@@ -9,6 +9,7 @@ OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and _COMPRESSION, OTEL_RESOURCE_ATTRIBUTES,
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -18,7 +19,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -28,6 +29,10 @@ from storefront.platform.settings import TracingSettings
 
 _TYPED_PARAMETER = re.compile(r"\{(\w+):\w+\}")
 _PROPAGATOR = TraceContextTextMapPropagator()
+# A stranger chooses `url.path` (up to the server's header buffer, 64 KiB): unless the operator sets
+# a limit of their own, an attribute keeps its first KiB, so no request makes its span heavy to export.
+ATTRIBUTE_LENGTH = 1024
+_LENGTH_VARIABLES = ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
 _NOTHING: AbstractContextManager[Any] = nullcontext()
 
 
@@ -60,7 +65,9 @@ class Telemetry:
     def __init__(self, settings: TracingSettings) -> None:
         assert settings.otel_exporter_otlp_endpoint, "tracing is on only when the endpoint is set"
         resource = Resource.create({"service.name": settings.otel_service_name, "service.version": version()})
-        self.provider = TracerProvider(resource=resource)  # its sampler from OTEL_TRACES_SAMPLER
+        own_limit = any(os.environ.get(name) for name in _LENGTH_VARIABLES)
+        limits = SpanLimits() if own_limit else SpanLimits(max_span_attribute_length=ATTRIBUTE_LENGTH)
+        self.provider = TracerProvider(resource=resource, span_limits=limits)  # sampler: OTEL_TRACES_SAMPLER
         exporter = OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_otlp_endpoint))
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("storefront", version())
